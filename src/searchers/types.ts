@@ -1,0 +1,30 @@
+/** Searchers decide *where* to sample; schedulers decide *when* to stop. */
+import type { HParams } from "../config/types";
+
+export interface Suggestion {
+  config: HParams;
+  /** BOHB: true when the KDE model picked it, false when random. */
+  modelBasedPick?: boolean;
+  /** BOHB / HyperBand: the bracket the trial belongs to. */
+  bracket?: number;
+}
+
+export interface Observation {
+  trialId: string;
+  config: HParams;
+  /** budget (t) at which the value was observed */
+  budget: number;
+  /** sign-adjusted loss: lower is better (op·metric, op=+1 for min). NaN/inf = +Infinity. */
+  loss: number;
+}
+
+export interface Searcher {
+  readonly kind: string;
+  /** Next configuration, or null when exhausted (grid). */
+  suggest(trialId: string): Suggestion | null;
+  /** Total configurations available (grid), or null when unbounded. */
+  size(): number | null;
+  observe(obs: Observation): void;
+  getState(): unknown;
+  setState(state: unknown): void;
+}
