@@ -1,0 +1,38 @@
+/**
+ * Driver events: what widgets, the journal and the results store subscribe
+ * to. The journal (journal.jsonl) is these events, one per line, plus
+ * scheduler/searcher snapshots, so the same stream drives live views, replay
+ * of a finished run and re-attachment after a kernel restart.
+ */
+import type { HParams, MethodSpec, SpaceSpec } from "../config/types";
+import type { Report, TrialState } from "../backends/types";
+
+export type ExperimentEvent =
+  | { type: "experiment_started"; at: number; name: string; method: MethodSpec["kind"]; maxT: number }
+  | { type: "trial_added"; at: number; trialId: string; config: HParams; bracket?: number; modelBasedPick?: boolean; parent?: string }
+  | { type: "trial_state"; at: number; trialId: string; state: TrialState; message?: string; exitCode?: number | null }
+  | { type: "report"; at: number; trialId: string; report: Report }
+  | { type: "decision"; at: number; trialId: string; t: number | null; action: "continue" | "stop" | "pause" | "resume" | "exploit"; reason?: string }
+  | { type: "exploit"; at: number; trialId: string; donor: string; donorT: number; t: number; oldConfig: HParams; config: HParams; mutations: Record<string, string> }
+  | { type: "accounting"; at: number; trialId: string; gpuSeconds: number; queueSeconds: number; runSeconds: number; gpus: number }
+  | { type: "experiment_state"; at: number; state: "running" | "paused" | "finished" | "failed" | "budget_exhausted"; message?: string };
+
+/** What a live view needs from a running (or finished) experiment. */
+export interface ExperimentSource {
+  readonly name: string;
+  readonly metric: string;
+  readonly mode: "min" | "max";
+  readonly method: MethodSpec;
+  readonly space: SpaceSpec;
+  readonly maxT: number;
+  /** rung / milestone t values to draw (ASHA, HyperBand, BOHB); empty otherwise. */
+  readonly rungs: number[];
+  /** every event so far, in order (late subscribers replay these first). */
+  history(): readonly ExperimentEvent[];
+  /** returns an unsubscribe function */
+  subscribe(fn: (e: ExperimentEvent) => void): () => void;
+  /** user actions from widgets */
+  stopTrial(trialId: string): Promise<void>;
+  pause(): void;
+  resume(): void;
+}
