@@ -10,11 +10,13 @@ import type { Report, TrialState } from "../backends/types";
 export type ExperimentEvent =
   | { type: "experiment_started"; at: number; name: string; method: MethodSpec["kind"]; maxT: number }
   | { type: "trial_added"; at: number; trialId: string; config: HParams; bracket?: number; modelBasedPick?: boolean; parent?: string }
-  | { type: "trial_state"; at: number; trialId: string; state: TrialState; message?: string; exitCode?: number | null }
+  /** `run`: 0 for the first submission of the trial, +1 per resubmission (resume, PBT exploit). */
+  | { type: "trial_state"; at: number; trialId: string; state: TrialState; message?: string; exitCode?: number | null; run?: number; jobId?: string }
   | { type: "report"; at: number; trialId: string; report: Report }
   | { type: "decision"; at: number; trialId: string; t: number | null; action: "continue" | "stop" | "pause" | "resume" | "exploit"; reason?: string }
   | { type: "exploit"; at: number; trialId: string; donor: string; donorT: number; t: number; oldConfig: HParams; config: HParams; mutations: Record<string, string> }
-  | { type: "accounting"; at: number; trialId: string; gpuSeconds: number; queueSeconds: number; runSeconds: number; gpus: number }
+  /** per run of the trial (see trial_state.run); a later event for the same run replaces an earlier one. */
+  | { type: "accounting"; at: number; trialId: string; gpuSeconds: number; queueSeconds: number; runSeconds: number; gpus: number; run?: number }
   | { type: "experiment_state"; at: number; state: "running" | "paused" | "finished" | "failed" | "budget_exhausted"; message?: string };
 
 /** What a live view needs from a running (or finished) experiment. */

@@ -1,0 +1,382 @@
+/**
+ * Replay backend: answers trials from recorded learning curves (design.md
+ * §4) on a virtual clock, so a classroom can run hours of tuning in seconds
+ * with the same driver, schedulers and widgets as a real run.
+ *
+ * It behaves like the trainer + local backend, step for step:
+ *  - a trial reports t = start_t+1 .. max_t, each `time_s` (recorded) after
+ *    the previous one, every report naming a checkpoint (checkpoints/tNNNN);
+ *  - at a decision point (pause_at) it waits, not advancing, until decide();
+ *  - stop ends it at once; pause lets the current step finish and report;
+ *  - concurrency limit with a FIFO queue, optional simulated queue delay;
+ *  - GPU accounting as if real: gpus x simulated run seconds;
+ *  - PBT: copyCheckpoint returns `replay://<donor>/<t>`; a trial submitted
+ *    with it continues from start_t on ITS OWN configuration's curve
+ *    (the donor's position, the receiver's hyperparameters).
+ * The clock only moves in wait(ms) (sleeping ms x timeScale real ms when
+ * timeScale > 0). With a runDir it persists trial.json + decisions so a new
+ * instance can adopt() trials after a kernel restart.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { SpaceSpec } from "../config/types";
+import type { AdoptedTrial, Backend, BackendEvent, Report, TrialJson, TrialLaunch, TrialState } from "./types";
+import { type CurveTable, NearestCurves, type RecordedConfig, checkCurvesForSpace, loadCurves } from "./curves";
+import { checkTrialId, decisionFile, readJson, writeJsonAtomic } from "./trial-files";
+
+export interface ReplayOptions {
+  /** CSV path or a parsed table. */
+  curves: string | CurveTable;
+  space: SpaceSpec;
+  metric: string;
+  maxConcurrent?: number;
+  /** real seconds per simulated second; 0 = as fast as possible (default). */
+  timeScale?: number;
+  /** simulated seconds each trial waits in the queue before it may start. */
+  queueDelay?: number;
+  /** where trial dirs live (optional; enables adopt after a restart). */
+  runDir?: string;
+  /** virtual clock start, ms since the epoch (default: Date.now()). */
+  startTime?: number;
+}
+
+interface Ckpt {
+  t: number;
+  timeTotal: number;
+}
+
+interface ReplayTrial {
+  id: string;
+  launch: TrialLaunch;
+  trial: TrialJson;
+  curve: RecordedConfig;
+  state: TrialState;
+  submittedAt: number;
+  readyAt: number;
+  startedAt?: number;
+  /** next t to report and when (virtual ms) */
+  nextT: number;
+  nextAt: number;
+  /** waiting at this decision point */
+  blockedAt: number | null;
+  requested?: "pause";
+  timeTotal: number;
+  decisions: Map<number, "continue" | "stop">;
+}
+
+const TOKEN = /^replay:\/\/([^/]+)\/(\d+)$/;
+
+export class ReplayBackend implements Backend {
+  readonly kind = "replay" as const;
+  readonly table: CurveTable;
+  readonly maxConcurrent: number;
+  readonly timeScale: number;
+  readonly queueDelayMs: number;
+  private readonly nearest: NearestCurves;
+  private readonly runDir?: string;
+  private clock: number;
+  /** time of the last simulated event (<= clock) */
+  private simTime: number;
+  private readonly trials = new Map<string, ReplayTrial>();
+  private readonly queue: ReplayTrial[] = [];
+  private readonly ckpts = new Map<string, Map<string, Ckpt>>();
+  /** report lines emitted per trial id over all its runs (adopt bookkeeping). */
+  private readonly emitted = new Map<string, number>();
+  private pending: BackendEvent[] = [];
+  private closed = false;
+
+  constructor(o: ReplayOptions) {
+    this.table = typeof o.curves === "string" ? loadCurves(o.curves) : o.curves;
+    checkCurvesForSpace(this.table, o.space, o.metric);
+    this.nearest = new NearestCurves(this.table, o.space);
+    this.maxConcurrent = Math.max(1, Math.floor(o.maxConcurrent ?? 4));
+    this.timeScale = Math.max(0, o.timeScale ?? 0);
+    this.queueDelayMs = Math.max(0, (o.queueDelay ?? 0) * 1000);
+    this.runDir = o.runDir ? path.resolve(o.runDir) : undefined;
+    this.clock = this.simTime = o.startTime ?? Date.now();
+  }
+
+  async start(): Promise<void> {
+    if (this.runDir) fs.mkdirSync(path.join(this.runDir, "trials"), { recursive: true });
+  }
+
+  now(): number {
+    return this.clock;
+  }
+
+  /** Advances the virtual clock; sleeps only when timeScale > 0. */
+  async wait(ms: number): Promise<void> {
+    const d = Math.max(0, ms);
+    this.clock += d;
+    if (this.timeScale > 0 && d > 0) await new Promise((r) => setTimeout(r, d * this.timeScale));
+    else await new Promise((r) => setImmediate(r));
+  }
+
+  trialDir(trialId: string): string {
+    checkTrialId(trialId);
+    return this.runDir ? path.join(this.runDir, "trials", trialId) : `replay://${trialId}`;
+  }
+
+  async submit(launches: TrialLaunch[]): Promise<void> {
+    this.assertOpen();
+    for (const l of launches) {
+      checkTrialId(l.trialId);
+      if (l.trial.trial_id !== l.trialId) throw new Error(`submit: trial.trial_id ${l.trial.trial_id} != trialId ${l.trialId}`);
+      const prev = this.trials.get(l.trialId);
+      if (prev && (prev.state === "queued" || prev.state === "running")) throw new Error(`submit: trial ${l.trialId} is already ${prev.state}`);
+    }
+    this.advance();
+    for (const l of launches) this.enqueue(l, this.emitted.get(l.trialId) ?? 0);
+  }
+
+  private enqueue(l: TrialLaunch, reportsBefore: number, adoptedLines?: number): void {
+    const found = this.nearest.find(l.trial.config);
+    const at = this.clock;
+    const base = {
+      id: l.trialId,
+      launch: l,
+      trial: l.trial,
+      submittedAt: at,
+      readyAt: at + this.queueDelayMs,
+      nextT: (l.trial.start_t ?? 0) + 1,
+      nextAt: Infinity,
+      blockedAt: null,
+      timeTotal: this.restoredTimeTotal(l.trial.restore_from),
+      decisions: new Map<number, "continue" | "stop">(),
+    };
+    if (typeof found === "string" || l.trial.max_t > found.maxT) {
+      const message = typeof found === "string" ? found : `recorded curve ${JSON.stringify(found.values)} has t up to ${found.maxT}, trial wants max_t ${l.trial.max_t}`;
+      const t = { ...base, curve: null as unknown as RecordedConfig, state: "failed" as TrialState };
+      this.trials.set(l.trialId, t);
+      this.pending.push({ type: "state", trialId: l.trialId, state: "failed", at, exitCode: null, message });
+      return;
+    }
+    const t: ReplayTrial = { ...base, curve: found, state: "queued" };
+    this.trials.set(l.trialId, t);
+    if (!this.emitted.has(t.id)) this.emitted.set(t.id, reportsBefore);
+    if (this.runDir) {
+      const dir = this.trialDir(t.id);
+      fs.mkdirSync(dir, { recursive: true });
+      if (adoptedLines === undefined) {
+        writeJsonAtomic(path.join(dir, "trial.json"), l.trial);
+        writeJsonAtomic(path.join(dir, "replay.json"), { reportsBefore, gpus: l.gpus, command: l.command });
+      }
+    }
+    if (adoptedLines !== undefined) {
+      // resume the simulation where the previous instance left it
+      const lastT = (l.trial.start_t ?? 0) + adoptedLines;
+      t.state = "running";
+      t.startedAt = this.clock;
+      t.nextT = lastT + 1;
+      this.loadDecisions(t);
+      if (lastT > (l.trial.start_t ?? 0) && this.isDecisionPoint(t, lastT)) this.block(t, lastT, this.clock);
+      else t.nextAt = this.clock + this.stepMs(t, t.nextT);
+      return;
+    }
+    this.pending.push({ type: "state", trialId: t.id, state: "queued", at });
+    this.queue.push(t);
+  }
+
+  async stop(trialId: string): Promise<void> {
+    const t = this.get(trialId);
+    this.advance();
+    if (t.state === "queued") this.endUnstarted(t, "stopped");
+    else if (t.state === "running") this.finish(t, "stopped", this.clock);
+  }
+
+  async pause(trialId: string): Promise<void> {
+    const t = this.get(trialId);
+    this.advance();
+    if (t.state === "queued") this.endUnstarted(t, "paused");
+    else if (t.state === "running") {
+      if (t.blockedAt !== null) this.finish(t, "paused", this.clock);
+      else t.requested = "pause"; // the current step finishes and reports first
+    }
+  }
+
+  decide(trialId: string, tt: number, action: "continue" | "stop"): void {
+    if (action !== "continue" && action !== "stop") throw new Error(`decide: action must be "continue" or "stop", got ${JSON.stringify(action)}`);
+    if (!Number.isInteger(tt)) throw new Error(`decide: t must be an integer, got ${tt}`);
+    const t = this.trials.get(trialId);
+    if (this.runDir) {
+      const dir = this.trialDir(trialId);
+      fs.mkdirSync(dir, { recursive: true });
+      writeJsonAtomic(decisionFile(dir, tt), { action });
+    }
+    if (!t) return;
+    this.advance();
+    t.decisions.set(tt, action);
+    if (t.state === "running" && t.blockedAt === tt) this.applyDecision(t, tt, this.clock);
+  }
+
+  async poll(): Promise<BackendEvent[]> {
+    this.assertOpen();
+    this.advance();
+    const out = this.pending;
+    this.pending = [];
+    return out;
+  }
+
+  async copyCheckpoint(fromTrial: string, rel: string, toTrial: string): Promise<string> {
+    checkTrialId(toTrial);
+    const c = this.ckpts.get(fromTrial)?.get(rel);
+    if (!c) throw new Error(`copyCheckpoint: ${fromTrial} has no checkpoint ${JSON.stringify(rel)}`);
+    return `replay://${fromTrial}/${c.t}`;
+  }
+
+  async adopt(adopted: AdoptedTrial[]): Promise<void> {
+    this.assertOpen();
+    if (!this.runDir) throw new Error("replay backend: adopt needs a runDir (trial.json is read from it)");
+    this.advance();
+    for (const a of adopted) {
+      const dir = this.trialDir(a.trialId);
+      const trial = readJson<TrialJson>(path.join(dir, "trial.json"));
+      const meta = readJson<{ reportsBefore: number; gpus: number; command: string[] }>(path.join(dir, "replay.json"));
+      if (!trial || !meta) throw new Error(`adopt ${a.trialId}: no trial.json/replay.json in ${dir}`);
+      this.emitted.set(a.trialId, a.reportsSeen);
+      const lines = Math.max(0, a.reportsSeen - meta.reportsBefore);
+      this.enqueue({ trialId: a.trialId, trial, command: meta.command ?? [], env: {}, gpus: meta.gpus ?? 0 }, meta.reportsBefore, lines);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  // ---- the simulation ----
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error("replay backend is closed");
+  }
+
+  private get(trialId: string): ReplayTrial {
+    const t = this.trials.get(trialId);
+    if (!t) throw new Error(`unknown trial ${JSON.stringify(trialId)}`);
+    return t;
+  }
+
+  private stepMs(t: ReplayTrial, tt: number): number {
+    return t.curve.points[tt - 1].time_s * 1000;
+  }
+
+  private isDecisionPoint(t: ReplayTrial, tt: number): boolean {
+    return tt < t.trial.max_t && (t.trial.pause_at ?? []).includes(tt);
+  }
+
+  private restoredTimeTotal(restore: string | null): number {
+    const m = restore ? TOKEN.exec(restore) : null;
+    if (!m) return 0;
+    for (const c of this.ckpts.get(m[1])?.values() ?? []) if (c.t === Number(m[2])) return c.timeTotal;
+    return 0;
+  }
+
+  private runningCount(): number {
+    let n = 0;
+    for (const t of this.trials.values()) if (t.state === "running") n++;
+    return n;
+  }
+
+  /** Process every simulated event up to the clock, in time order. */
+  private advance(): void {
+    for (;;) {
+      let next: ReplayTrial | null = null;
+      for (const t of this.trials.values()) {
+        if (t.state === "running" && t.blockedAt === null && t.nextAt <= this.clock && (!next || t.nextAt < next.nextAt)) next = t;
+      }
+      const head = this.queue[0];
+      const startAt = head && this.runningCount() < this.maxConcurrent ? Math.max(head.readyAt, this.simTime) : Infinity;
+      if (startAt <= this.clock && (!next || startAt <= next.nextAt)) {
+        this.queue.shift();
+        this.simTime = startAt;
+        this.startTrial(head, startAt);
+        continue;
+      }
+      if (!next) break;
+      this.simTime = next.nextAt;
+      this.step(next);
+    }
+    this.simTime = this.clock;
+  }
+
+  private startTrial(t: ReplayTrial, at: number): void {
+    t.state = "running";
+    t.startedAt = at;
+    t.nextAt = at + this.stepMs(t, t.nextT);
+    this.pending.push({ type: "state", trialId: t.id, state: "running", at, message: `replaying recorded configuration ${JSON.stringify(t.curve.values)}` });
+  }
+
+  private step(t: ReplayTrial): void {
+    const at = t.nextAt;
+    const tt = t.nextT;
+    const p = t.curve.points[tt - 1];
+    t.timeTotal += p.time_s;
+    const rel = `checkpoints/t${String(tt).padStart(4, "0")}`;
+    let ck = this.ckpts.get(t.id);
+    if (!ck) this.ckpts.set(t.id, (ck = new Map()));
+    ck.set(rel, { t: tt, timeTotal: t.timeTotal });
+    const report: Report = {
+      t: tt,
+      [this.table.metric]: Number.isFinite(p.value) ? p.value : null,
+      time_total_s: Math.round(t.timeTotal * 10000) / 10000,
+      checkpoint: rel,
+      trial_id: t.id,
+    };
+    if (!Number.isFinite(p.value)) report.diverged = true;
+    this.pending.push({ type: "report", trialId: t.id, report, at });
+    this.emitted.set(t.id, (this.emitted.get(t.id) ?? 0) + 1);
+    t.nextT = tt + 1;
+    if (tt >= t.trial.max_t) return this.finish(t, "completed", at);
+    if (t.requested === "pause") return this.finish(t, "paused", at);
+    if (this.isDecisionPoint(t, tt)) return this.block(t, tt, at);
+    t.nextAt = at + this.stepMs(t, t.nextT);
+  }
+
+  private block(t: ReplayTrial, tt: number, at: number): void {
+    t.blockedAt = tt;
+    t.nextAt = Infinity;
+    if (t.decisions.has(tt)) this.applyDecision(t, tt, at);
+  }
+
+  private applyDecision(t: ReplayTrial, tt: number, at: number): void {
+    const action = t.decisions.get(tt)!;
+    t.blockedAt = null;
+    if (action === "stop") return this.finish(t, "stopped", at);
+    t.nextAt = at + this.stepMs(t, t.nextT);
+  }
+
+  private loadDecisions(t: ReplayTrial): void {
+    if (!this.runDir) return;
+    for (const tt of t.trial.pause_at ?? []) {
+      const d = readJson<{ action: "continue" | "stop" }>(decisionFile(this.trialDir(t.id), tt));
+      if (d && (d.action === "continue" || d.action === "stop")) t.decisions.set(tt, d.action);
+    }
+  }
+
+  private finish(t: ReplayTrial, state: TrialState, at: number): void {
+    t.state = state;
+    t.blockedAt = null;
+    t.nextAt = Infinity;
+    t.requested = undefined;
+    this.pending.push({ type: "state", trialId: t.id, state, at, exitCode: 0 });
+    const started = t.startedAt ?? at;
+    const runSeconds = Math.max(0, (at - started) / 1000);
+    const gpus = t.launch.gpus ?? 0;
+    this.pending.push({
+      type: "accounting",
+      trialId: t.id,
+      gpuSeconds: gpus * runSeconds,
+      runSeconds,
+      queueSeconds: Math.max(0, (started - t.submittedAt) / 1000),
+      gpus,
+      source: "replay",
+    });
+  }
+
+  private endUnstarted(t: ReplayTrial, state: "stopped" | "paused"): void {
+    const i = this.queue.indexOf(t);
+    if (i >= 0) this.queue.splice(i, 1);
+    t.state = state;
+    this.pending.push({ type: "state", trialId: t.id, state, at: this.clock });
+    this.pending.push({ type: "accounting", trialId: t.id, gpuSeconds: 0, runSeconds: 0, queueSeconds: (this.clock - t.submittedAt) / 1000, gpus: 0, source: "replay" });
+  }
+}

@@ -1,0 +1,419 @@
+/**
+ * The SLURM backend: trials become sbatch jobs (a batch of several becomes
+ * one job array throttled with %maxConcurrent); one remote command per poll
+ * brings every state change and every new report line back. Transport only:
+ * decisions come from the driver through decide()/stop()/pause().
+ */
+import * as os from "node:os";
+import type { SlurmBackendSpec } from "../../config/types";
+import { newReaderState, parseNewBytes, type ReaderState } from "../metrics-reader";
+import { checkTrialId } from "../trial-files";
+import type { AdoptedTrial, Backend, BackendEvent, TrialLaunch, TrialState } from "../types";
+import { fromJobTimes, fromSacct } from "./accounting";
+import { jobOptionsFrom, renderArrayScript, renderJobScript, renderRunScript, renderTrialJson, writeFileLines } from "./jobscript";
+import { parsePollOutput, renderPollScript, type JobInfo, type PollTrial } from "./poll";
+import { insideDir, pathComponent, shq } from "./quote";
+import type { Transport } from "./transport";
+
+export interface SlurmBackendOptions {
+  experiment: string;
+  transport: Transport;
+  /** array throttle (%N) for batches; default: no limit */
+  maxConcurrent?: number;
+  /** submit a batch of trials as one job array (default true) */
+  arrays?: boolean;
+}
+
+interface TrialRec {
+  id: string;
+  idx: number;
+  dir: string;
+  gpus: number;
+  maxT: number;
+  jobKey: string | null;
+  reader: ReaderState;
+  /** highest t emitted: report lines at or below it (a requeued run repeating steps) are duplicates */
+  lastT: number;
+  state: TrialState | null;
+  done: boolean;
+  pauseRequested: boolean;
+  stopRequested: boolean;
+  stopDecidedAt: number | null;
+  absentPolls: number;
+  lastJob?: JobInfo;
+  /** terminal; waiting for sacct's record */
+  acctPending: boolean;
+  acctAttempts: number;
+  everRan: boolean;
+}
+
+const SQUEUE_STATE: Record<string, TrialState> = {
+  PENDING: "queued", REQUEUED: "queued", REQUEUE_HOLD: "queued", REQUEUE_FED: "queued", CONFIGURING: "running",
+  RUNNING: "running", COMPLETING: "running", SUSPENDED: "running", STOPPED: "running", RESIZING: "running", SIGNALING: "running",
+};
+const SIGNALS: Record<number, string> = { 1: "SIGHUP", 2: "SIGINT", 6: "SIGABRT", 9: "SIGKILL", 11: "SIGSEGV", 15: "SIGTERM", 10: "SIGUSR1", 7: "SIGBUS", 8: "SIGFPE" };
+
+export class SlurmBackend implements Backend {
+  readonly kind = "slurm" as const;
+  private readonly t: Transport;
+  private root: string;
+  private started = false;
+  private readonly trials = new Map<string, TrialRec>();
+  private nextIdx = 0;
+  private decisions: Array<{ trialId: string; t: number; action: "continue" | "stop" }> = [];
+  private pending: BackendEvent[] = [];
+  private submitSeq = 0;
+  private readonly token = Math.random().toString(36).slice(2, 8);
+  /** per-poll cost, for benchmarks */
+  lastPoll = { commands: 0, bytesReceived: 0, bytesSent: 0 };
+
+  constructor(readonly spec: SlurmBackendSpec, readonly opts: SlurmBackendOptions) {
+    this.t = opts.transport;
+    if (!spec.remoteDir || !/^[A-Za-z0-9_.\/~+-]+$/.test(spec.remoteDir)) {
+      throw new Error(`backend.remoteDir: ${JSON.stringify(spec.remoteDir)} must be a path of letters, digits and _ . / ~ + - (no spaces or shell characters)`);
+    }
+    if (spec.remoteDir.split("/").includes("..")) throw new Error(`backend.remoteDir: ".." is not allowed`);
+    this.root = insideDir(this.remoteDirAbs(spec.remoteDir), pathComponent(opts.experiment));
+  }
+
+  get transport(): Transport {
+    return this.t;
+  }
+
+  private remoteDirAbs(dir: string, home?: string): string {
+    if (dir === "~" || dir.startsWith("~/")) return (home ?? (this.t.kind === "local" ? os.homedir() : "~")) + dir.slice(1);
+    if (!dir.startsWith("/")) return (home ?? (this.t.kind === "local" ? os.homedir() : "~")) + "/" + dir;
+    return dir;
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    await this.t.connect();
+    const r = await this.t.run('echo "@@TL HOME $HOME"\n');
+    const home = /@@TL HOME (.*)/.exec(r.stdout.toString())?.[1]?.trim();
+    if (!home) throw new Error(`cannot read $HOME on the cluster: ${r.stderr.trim()}`);
+    this.root = insideDir(this.remoteDirAbs(this.spec.remoteDir, home), pathComponent(this.opts.experiment));
+    for (const rec of this.trials.values()) rec.dir = this.dirOf(rec.id);
+    const mk = await this.t.run(`mkdir -p ${shq(this.root + "/trials")} ${shq(this.root + "/batches")} && test -w ${shq(this.root)} && echo "@@TL OK"\n`);
+    if (!mk.stdout.toString().includes("@@TL OK")) {
+      throw new Error(`backend.remoteDir: cannot create or write ${this.root} on the cluster: ${mk.stderr.trim()}`);
+    }
+    this.started = true;
+  }
+
+  private dirOf(trialId: string): string {
+    return insideDir(this.root, "trials", checkTrialId(trialId));
+  }
+
+  trialDir(trialId: string): string {
+    return this.dirOf(trialId);
+  }
+
+  now(): number {
+    return Date.now();
+  }
+
+  wait(ms: number): Promise<void> {
+    return new Promise((r) => setTimeout(r, ms));
+  }
+
+  private rec(trialId: string): TrialRec {
+    const r = this.trials.get(trialId);
+    if (!r) throw new Error(`unknown trial ${trialId}`);
+    return r;
+  }
+
+  private newRec(id: string, gpus: number, maxT: number): TrialRec {
+    const existing = this.trials.get(id);
+    if (existing) return existing;
+    const rec: TrialRec = {
+      id, idx: this.nextIdx++, dir: this.dirOf(id), gpus, maxT, jobKey: null, reader: newReaderState(), lastT: -Infinity, state: null,
+      done: false, pauseRequested: false, stopRequested: false, stopDecidedAt: null, absentPolls: 0, acctPending: false, acctAttempts: 0, everRan: false,
+    };
+    this.trials.set(id, rec);
+    return rec;
+  }
+
+  async submit(launches: TrialLaunch[]): Promise<void> {
+    await this.start();
+    if (launches.length === 0) return;
+    const seq = `${this.token}-${++this.submitSeq}`;
+    const S: string[] = ["set -e", "export LC_ALL=C"];
+    const recs = launches.map((l) => {
+      checkTrialId(l.trialId);
+      const rec = this.newRec(l.trialId, l.gpus, l.trial.max_t);
+      // (re)submission: a resumed trial appends to the same metrics.jsonl
+      Object.assign(rec, {
+        gpus: l.gpus, maxT: l.trial.max_t, jobKey: null, lastT: l.trial.start_t, state: null, done: false, pauseRequested: false,
+        stopRequested: false, stopDecidedAt: null, absentPolls: 0, acctPending: false, acctAttempts: 0, everRan: false, lastJob: undefined,
+      });
+      this.decisions = this.decisions.filter((d) => d.trialId !== l.trialId);
+      return rec;
+    });
+    for (const [i, l] of launches.entries()) {
+      const rec = recs[i];
+      const d = rec.dir;
+      S.push(`mkdir -p ${shq(d + "/checkpoints")}`);
+      S.push(`rm -f ${shq(d + "/.pause")} ${shq(d + "/exitcode")}`);
+      // stale decision files from an earlier run of this trial id (t > start_t)
+      S.push(`for f in ${shq(d)}/decision-*.json; do [ -e "$f" ] || continue; n=\${f##*/decision-}; n=\${n%.json}; [ "$n" -gt ${Math.floor(l.trial.start_t)} ] 2>/dev/null && rm -f "$f"; done`);
+      S.push(writeFileLines(d + "/trial.json", renderTrialJson({ ...l.trial, trial_id: l.trialId })));
+      S.push(writeFileLines(d + "/run.sh", renderRunScript({ dir: d, launch: l, setup: this.spec.setup ?? [], python: this.spec.python })));
+    }
+    // group: a batch with the same GPU count becomes one array
+    const useArray = (this.opts.arrays ?? true) && launches.length > 1;
+    const groups = new Map<number, number[]>();
+    launches.forEach((l, i) => {
+      const k = useArray ? l.gpus : -1 - i;
+      groups.set(k, [...(groups.get(k) ?? []), i]);
+    });
+    let g = 0;
+    for (const idxs of groups.values()) {
+      const first = launches[idxs[0]];
+      const o = jobOptionsFrom(this.spec, this.opts.experiment, first.gpus);
+      if (idxs.length > 1) {
+        const bdir = insideDir(this.root, "batches", `${seq}-${g++}`);
+        S.push(`mkdir -p ${shq(bdir)}`);
+        S.push(writeFileLines(bdir + "/array.sh", renderArrayScript(o, bdir, idxs.map((i) => recs[i].dir), this.opts.maxConcurrent)));
+        S.push(this.sbatchLines(bdir, `${bdir}/array.sh`, `A ${idxs.join(",")}`, "", idxs.map((i) => recs[i].dir)));
+      } else {
+        const d = recs[idxs[0]].dir;
+        S.push(writeFileLines(d + "/job.sh", renderJobScript(o, d)));
+        S.push(this.sbatchLines(d, `${d}/job.sh`, `J ${idxs[0]}`, seq, [d]));
+      }
+    }
+    const r = await this.t.run(S.join("\n") + "\n");
+    const out = r.stdout.toString();
+    const errors: string[] = [];
+    for (const line of out.split("\n")) {
+      let m = /^@@TL JOB (A|J) ([\d,]+) (\d+)/.exec(line);
+      if (m) {
+        const idxs = m[2].split(",").map(Number);
+        idxs.forEach((i, k) => {
+          const rec = recs[i];
+          rec.jobKey = m![1] === "A" ? `${m![3]}_${k}` : m![3];
+          this.pending.push({ type: "state", trialId: rec.id, state: "queued", at: this.now(), jobId: rec.jobKey });
+          rec.state = "queued";
+        });
+        continue;
+      }
+      m = /^@@TL ERR (A|J) ([\d,]+) (.*)$/.exec(line);
+      if (m) errors.push(`${m[2].split(",").map((i) => launches[Number(i)].trialId).join(", ")}: ${m[3]}`);
+    }
+    const missing = recs.filter((rec) => rec.jobKey === null);
+    if (missing.length) {
+      for (const rec of missing) rec.done = true;
+      throw new Error(`sbatch failed for ${errors.join("; ") || missing.map((x) => x.id).join(", ")}${r.stderr ? `: ${r.stderr.trim().slice(-500)}` : ""}${hint(errors.join(" ") + r.stderr)}`);
+    }
+  }
+
+  /** sbatch once per submission token: a retried command (lost connection) does not submit twice. */
+  private sbatchLines(dir: string, script: string, tag: string, seq: string, trialDirs: string[]): string {
+    const marker = `${dir}/.submitted-${seq || "array"}`;
+    const isArray = !seq;
+    // each trial dir records its job key, so that adopt() finds it after a restart
+    const jobidFiles = trialDirs.map((d, k) => `printf '%s\\n' "$J${isArray ? `_${k}` : ""}" > ${shq(d + "/jobid")}`);
+    return [
+      `if [ -s ${shq(marker)} ]; then J=$(cat ${shq(marker)}); else`,
+      `  if J=$(sbatch --parsable ${shq(script)} 2>${shq(marker + ".err")}); then J=\${J%%;*}; printf '%s\\n' "$J" > ${shq(marker)}; else J=; fi`,
+      "fi",
+      `if [ -n "$J" ]; then ${jobidFiles.join("; ")}; echo "@@TL JOB ${tag} $J"; else echo "@@TL ERR ${tag} $(tr '\\n' ' ' < ${shq(marker + ".err")})"; fi`,
+    ].join("\n");
+  }
+
+  async stop(trialId: string): Promise<void> {
+    const rec = this.rec(trialId);
+    if (rec.done) return;
+    rec.stopRequested = true;
+    if (rec.jobKey) await this.t.run(`scancel ${shq(rec.jobKey)}\n`);
+  }
+
+  async pause(trialId: string): Promise<void> {
+    const rec = this.rec(trialId);
+    if (rec.done || !rec.jobKey) return;
+    rec.pauseRequested = true;
+    // running: the batch shell forwards USR1 to the trainer (checkpoint, report, exit 0);
+    // still queued: there is nothing to checkpoint, cancel it
+    await this.t.run(
+      `touch ${shq(rec.dir + "/.pause")}\n` +
+        (rec.state === "running" ? `scancel --signal=USR1 --batch ${shq(rec.jobKey)}\n` : `scancel ${shq(rec.jobKey)}\n`),
+    );
+  }
+
+  decide(trialId: string, t: number, action: "continue" | "stop"): void {
+    const rec = this.rec(trialId);
+    if (action === "stop") rec.stopDecidedAt = t;
+    this.decisions.push({ trialId, t, action });
+  }
+
+  async copyCheckpoint(fromTrial: string, rel: string, toTrial: string): Promise<string> {
+    const src = insideDir(this.dirOf(fromTrial), rel);
+    const name = `from-${checkTrialId(fromTrial)}-${rel.replace(/[^A-Za-z0-9_.-]/g, "_")}`;
+    const dst = insideDir(this.dirOf(toTrial), "checkpoints", name);
+    const r = await this.t.run(`mkdir -p ${shq(this.dirOf(toTrial) + "/checkpoints")} && rm -rf ${shq(dst)} && cp -a -- ${shq(src)} ${shq(dst)} && echo "@@TL OK"\n`);
+    if (!r.stdout.toString().includes("@@TL OK")) throw new Error(`copying checkpoint ${rel} of ${fromTrial} failed: ${r.stderr.trim()}`);
+    return dst;
+  }
+
+  async adopt(trials: AdoptedTrial[]): Promise<void> {
+    await this.start();
+    if (trials.length === 0) return;
+    const recs = trials.map((a) => {
+      const rec = this.newRec(a.trialId, 0, Infinity);
+      rec.jobKey = a.jobId ?? null;
+      rec.reader = newReaderState(a.offset !== undefined ? { offset: a.offset, lines: a.reportsSeen } : { skip: a.reportsSeen });
+      rec.done = false;
+      return rec;
+    });
+    // max_t and requested GPUs from the uploaded files (one command)
+    const S = recs.map(
+      (r) =>
+        `echo "@@TL TJ ${r.idx} $(tr -d '\\n' < ${shq(r.dir + "/trial.json")} | base64 -w0) $(cat ${shq(r.dir + "/jobid")} 2>/dev/null || echo -) $(grep -o 'gres=gpu:[0-9]*' ${shq(r.dir + "/job.sh")} 2>/dev/null | head -n1)"`,
+    );
+    const r = await this.t.run(S.join("\n") + "\n");
+    for (const line of r.stdout.toString().split("\n")) {
+      const m = /^@@TL TJ (\d+) (\S*) (\S+)(?: gres=gpu:(\d+))?/.exec(line);
+      if (!m) continue;
+      const rec = recs.find((x) => x.idx === Number(m[1]));
+      if (!rec) continue;
+      try {
+        const tj = JSON.parse(Buffer.from(m[2], "base64").toString("utf8")) as { max_t?: number };
+        if (typeof tj.max_t === "number") rec.maxT = tj.max_t;
+      } catch {
+        /* unreadable trial.json: keep max_t unknown */
+      }
+      if (!rec.jobKey && /^\d+(_\d+)?$/.test(m[3])) rec.jobKey = m[3];
+      if (m[4]) rec.gpus = Number(m[4]);
+    }
+    for (const rec of recs) if (!rec.jobKey) rec.done = true;
+  }
+
+  async poll(): Promise<BackendEvent[]> {
+    await this.start();
+    const events: BackendEvent[] = this.pending;
+    this.pending = [];
+    const watched = [...this.trials.values()].filter((r) => !r.done || r.acctPending);
+    const decisions = this.decisions.slice();
+    if (watched.length === 0 && decisions.length === 0) return events;
+    const active = watched.filter((r) => !r.done && r.jobKey);
+    const jobIds = [...new Set(watched.filter((r) => r.jobKey).map((r) => r.jobKey!.split("_")[0]))];
+    const req = {
+      decisions: decisions.map((d) => ({ dir: this.dirOf(d.trialId), t: d.t, action: d.action })),
+      jobIds,
+      trials: active.map((r): PollTrial => ({ idx: r.idx, dir: r.dir, offset: r.reader.offset, jobKey: r.jobKey, final: r.absentPolls >= 2 })),
+      sacctIds: this.spec.accounting === "sacct" ? watched.filter((r) => r.acctPending && r.jobKey).map((r) => r.jobKey!) : [],
+    };
+    const before = { ...this.t.stats };
+    const out = await this.t.run(renderPollScript(req), { timeoutMs: 120_000 });
+    this.lastPoll = {
+      commands: this.t.stats.commands - before.commands,
+      bytesReceived: this.t.stats.bytesReceived - before.bytesReceived,
+      bytesSent: this.t.stats.bytesSent - before.bytesSent,
+    };
+    const res = parsePollOutput(out.stdout);
+    if (!res.complete) {
+      // cut short: nothing consumed, everything is asked again next time
+      this.pending = events;
+      throw new Error(`poll command failed (rc ${out.code}): ${out.stderr.trim().slice(-500)}`);
+    }
+    this.decisions = this.decisions.filter((d) => !decisions.includes(d));
+    const at = this.now();
+    const byIdx = new Map(active.map((r) => [r.idx, r]));
+    for (const rec of active) {
+      const exit = res.exits.get(rec.idx);
+      const shr = res.shrank.get(rec.idx);
+      if (shr !== undefined) rec.reader.offset = Math.min(rec.reader.offset, shr);
+      const buf = res.metrics.get(rec.idx);
+      if (buf) {
+        const parsed = parseNewBytes(buf, rec.reader, { final: !!exit });
+        for (const rep of parsed.reports) {
+          if (rep.t <= rec.lastT) continue; // repeated by a requeued run
+          rec.lastT = rep.t;
+          events.push({ type: "report", trialId: rec.id, report: rep, at });
+        }
+      }
+      const job = res.squeueOk ? res.jobs.get(rec.jobKey!) : undefined;
+      if (job) {
+        rec.lastJob = job;
+        rec.absentPolls = 0;
+        const st = SQUEUE_STATE[job.state];
+        if (st && st !== rec.state && !exit) {
+          if (st === "running") rec.everRan = true;
+          rec.state = st;
+          events.push({ type: "state", trialId: rec.id, state: st, at, jobId: rec.jobKey!, message: st === "queued" && job.reason !== "None" ? job.reason : undefined });
+        }
+      } else if (res.squeueOk && !exit) {
+        rec.absentPolls++; // purged from slurmctld's memory: ask for the exit file
+      }
+      if (exit) this.finish(rec, exit, events, at);
+    }
+    void byIdx;
+    // accounting from sacct for jobs that ended earlier
+    if (req.sacctIds.length) {
+      for (const rec of watched.filter((r) => r.acctPending)) {
+        const rows = res.sacct.filter((s) => s.jobId === rec.jobKey);
+        rec.acctAttempts++;
+        if (rows.length && rows.every((x) => x.end && x.end !== "Unknown")) {
+          rec.acctPending = false;
+          events.push({ type: "accounting", trialId: rec.id, ...fromSacct(rows, rec.gpus) });
+        } else if (rec.acctAttempts > 15 || (!res.sacctOk && rec.acctAttempts > 2)) {
+          rec.acctPending = false;
+          events.push({ type: "accounting", trialId: rec.id, ...fromJobTimes(rec.lastJob, rec.gpus), source: "squeue (sacct had no record)" });
+        }
+      }
+    }
+    return events;
+  }
+
+  private finish(rec: TrialRec, exit: { exitCode: number | null; tail: string; state: string }, events: BackendEvent[], at: number): void {
+    const sq = exit.state;
+    const code = exit.exitCode;
+    let state: TrialState;
+    let message: string | undefined;
+    let signal: string | null = null;
+    if (code !== null && code > 128) signal = SIGNALS[code - 128] ?? `signal ${code - 128}`;
+    if (sq === "CANCELLED" || (rec.stopRequested && code !== 0)) {
+      state = rec.pauseRequested ? "paused" : "stopped";
+      message = rec.stopRequested || rec.pauseRequested ? undefined : "cancelled outside tunelab (scancel)";
+    } else if (sq === "PREEMPTED") {
+      state = "paused";
+      message = "preempted";
+    } else if ((sq === "COMPLETED" || sq === "") && code === 0) {
+      if (rec.stopDecidedAt !== null && rec.lastT <= rec.stopDecidedAt) state = "stopped";
+      else if (rec.lastT >= rec.maxT) state = "completed";
+      else if (rec.pauseRequested) state = "paused";
+      else if (rec.stopRequested || rec.stopDecidedAt !== null) state = "stopped";
+      else {
+        state = "failed";
+        message = `trainer exited 0 at t=${rec.lastT} before max_t=${rec.maxT}`;
+      }
+    } else {
+      state = "failed";
+      const why =
+        sq === "NODE_FAIL" ? "node failure" : sq === "TIMEOUT" ? "time limit reached" : sq === "OUT_OF_MEMORY" ? "out of memory" : sq === "" ? "job no longer known to SLURM" : sq.toLowerCase();
+      message = `${why}${code !== null ? `, exit code ${code}` : ""}${signal ? ` (${signal})` : ""}${exit.tail ? `\n--- tail of output ---\n${exit.tail.trimEnd().split("\n").slice(-20).join("\n")}` : ""}`;
+    }
+    rec.done = true;
+    rec.state = state;
+    events.push({ type: "state", trialId: rec.id, state, at, exitCode: code, signal, message, jobId: rec.jobKey ?? undefined });
+    if (this.spec.accounting === "sacct") rec.acctPending = true;
+    else events.push({ type: "accounting", trialId: rec.id, ...fromJobTimes(rec.lastJob, rec.gpus) });
+  }
+
+  /** Trials whose job has not ended, with what adopt() needs after a restart. */
+  snapshot(): AdoptedTrial[] {
+    return [...this.trials.values()].map((r) => ({ trialId: r.id, jobId: r.jobKey ?? undefined, reportsSeen: r.reader.lines, offset: r.reader.offset }));
+  }
+
+  async close(): Promise<void> {
+    await this.t.close();
+  }
+}
+
+function hint(s: string): string {
+  if (/command not found|sbatch: not found/.test(s)) return " (sbatch is not on PATH of a login shell on the cluster: add it, e.g. `module load slurm` in ~/.bash_profile)";
+  if (/Invalid partition/i.test(s)) return " (check backend.partition against `sinfo -s`)";
+  if (/Invalid account|Invalid qos/i.test(s)) return " (check backend.account / backend.qos with `sacctmgr show assoc user=$USER`)";
+  if (/Requested node configuration is not available|Invalid generic resource/i.test(s)) return " (no node offers that many GPUs/CPUs/memory in this partition: lower gpusPerTrial, cpusPerTrial or memPerTrial)";
+  return "";
+}

@@ -1,0 +1,75 @@
+/**
+ * GPU-minutes burnt over wall-clock, and the comparison chart of the team
+ * notebook (best loss vs GPU-minutes, one point per method).
+ */
+import { VEGA_LITE_V5_SCHEMA, finite, type VegaLiteSpec } from "./spec";
+
+export interface GpuMinutesPoint {
+  /** wall-clock minutes since the experiment started */
+  minutes: number;
+  /** cumulative GPU-minutes at that time */
+  gpuMinutes: number;
+  /** series name (experiment or method); default "gpu-minutes" */
+  series?: string;
+}
+
+export function gpuMinutesOverTime(points: readonly GpuMinutesPoint[], opts: { title?: string; width?: number; height?: number } = {}): VegaLiteSpec {
+  const values = points
+    .filter((p) => finite(p.minutes) && finite(p.gpuMinutes))
+    .map((p) => ({ minutes: p.minutes, gpuMinutes: p.gpuMinutes, series: p.series ?? "gpu-minutes" }));
+  return {
+    $schema: VEGA_LITE_V5_SCHEMA,
+    ...(opts.title ? { title: opts.title } : {}),
+    width: opts.width ?? 480,
+    height: opts.height ?? 240,
+    data: { name: "gpu", values },
+    mark: { type: "line", interpolate: "step-after", point: true },
+    encoding: {
+      x: { field: "minutes", type: "quantitative", title: "wall-clock (minutes)" },
+      y: { field: "gpuMinutes", type: "quantitative", title: "GPU-minutes (cumulative)" },
+      color: { field: "series", type: "nominal", title: null },
+      tooltip: [
+        { field: "series", type: "nominal" },
+        { field: "minutes", type: "quantitative", format: ".1f", title: "minutes" },
+        { field: "gpuMinutes", type: "quantitative", format: ".1f", title: "GPU-minutes" },
+      ],
+    },
+  };
+}
+
+export interface ComparisonPoint {
+  method: string;
+  bestLoss: number;
+  gpuMinutes: number;
+  runtimeMinutes?: number;
+  gpus?: number;
+  costRatio?: number;
+}
+
+export function comparisonChart(rows: readonly ComparisonPoint[], opts: { metric?: string; logX?: boolean; title?: string; width?: number; height?: number } = {}): VegaLiteSpec {
+  const values = rows.filter((r) => finite(r.bestLoss) && finite(r.gpuMinutes) && r.gpuMinutes > 0).map((r) => ({ ...r }));
+  const g = values.map((v) => v.gpuMinutes);
+  // a log axis once the methods differ by more than 10x in cost
+  const logX = opts.logX ?? (g.length > 1 && Math.max(...g) / Math.min(...g) > 10);
+  const x = { field: "gpuMinutes", type: "quantitative", title: "GPU-minutes", scale: logX ? { type: "log" } : { zero: true } };
+  const y = { field: "bestLoss", type: "quantitative", title: `best ${opts.metric ?? "eval loss"}`, scale: { zero: false } };
+  const tooltip = [
+    { field: "method", type: "nominal" },
+    { field: "bestLoss", type: "quantitative", format: ".4g", title: `best ${opts.metric ?? "eval loss"}` },
+    { field: "gpuMinutes", type: "quantitative", format: ".1f", title: "GPU-minutes" },
+    ...(values.some((v) => v.runtimeMinutes != null) ? [{ field: "runtimeMinutes", type: "quantitative", format: ".1f", title: "runtime to best (min)" }] : []),
+    ...(values.some((v) => v.gpus != null) ? [{ field: "gpus", type: "quantitative", title: "GPUs" }] : []),
+    ...(values.some((v) => v.costRatio != null) ? [{ field: "costRatio", type: "quantitative", format: ".2f", title: "cost vs grid" }] : []),
+  ];
+  return {
+    $schema: VEGA_LITE_V5_SCHEMA,
+    title: opts.title ?? "best loss vs GPU-minutes",
+    width: opts.width ?? 420,
+    height: opts.height ?? 280,
+    data: { name: "methods", values },
+    layer: [
+      { mark: { type: "point", filled: true, size: 120 }, encoding: { x, y, color: { field: "method", type: "nominal" }, tooltip } },
+      { mark: { type: "text", dx: 8, align: "left", baseline: "middle" }, encoding: { x, y, text: { field: "method", type: "nominal" } } },
+    ],
+  };
+}

@@ -1,0 +1,20 @@
+/**
+ * results: the comparison table, manual-log parsing, reference data, run-dir
+ * loading and the team folder. Exposed to notebooks as `results` from "tunelab".
+ */
+export type { ComparisonRow, ScheduleStep, HParamValue } from "./row";
+export { parseRow, rowLabel, comparisonRowSchema } from "./row";
+export { compare, Comparison, MARKDOWN_COLUMNS, CSV_COLUMNS } from "./compare";
+export type { ComparedRow, CompareOptions } from "./compare";
+export {
+  parseManualLog, parseManualLogFiles, manualRunsCsv, manualRunsFrame, manualGridRow,
+  loadReference, referenceManualRow, referenceDir, loadRunDir, loadRunTrials, WORKSHOP_GRID_WALL_MINUTES,
+} from "./manual-log";
+export type { ManualRun, ManualLog, JobStamp, ManualRowOptions } from "./manual-log";
+export { teamFolder, TeamFolder, LocalTeamFolder, RemoteTeamFolder, rowFileName, validateMember, validateMethod, transportForBackend } from "./team-folder";
+export type { ExecTransport, TeamFolderSpec, TeamFolderRead } from "./team-folder";
+export { parsePyRepr } from "./pyrepr";
+export { formatConfig, formatHp } from "./format";
+export { Table, trialOutcomes, cutsByRung, rungFunnel, cutsTable, pbtSteps, pbtLineageOf, pbtTable, lineageTable, bohbPicks } from "./interpret";
+export type { RungCut, TrialOutcome, ExploitStep } from "./interpret";
+export { figure, Figure } from "./figure";

@@ -1,0 +1,3 @@
+export { Rng } from "./rng";
+export * from "./domains";
+export * from "./math";

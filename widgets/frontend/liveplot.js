@@ -1,0 +1,222 @@
+// Browser side of tunelab's LivePlot (an anywidget ES module; bundled with
+// vega + vega-lite + vega-embed by widgets/build.js into dist/liveplot.esm.js,
+// whose text travels in the model's `_esm` trait).
+//
+// Data lives in the model's synced state as binary buffers (t, value: float64;
+// trial: uint32 index into the `trials` list). The kernel streams appends as
+// custom messages {kind: "append", start, trials, exploits, best} with three
+// buffers; we apply them as vega changesets (no re-embedding), at most once
+// per animation frame. A page reload rebuilds everything from the state.
+import embed from "vega-embed";
+import * as vega from "vega";
+import { compile } from "vega-lite";
+
+function toArray(buf, Ctor) {
+  if (buf == null) return new Ctor(0);
+  if (Array.isArray(buf)) return Ctor.from(buf);
+  if (buf instanceof DataView) return new Ctor(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  if (buf instanceof ArrayBuffer) return new Ctor(buf.slice(0));
+  if (ArrayBuffer.isView(buf)) return new Ctor(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  return new Ctor(0);
+}
+
+/** Model-level store: shared by every view of one model, kept current by messages. */
+const STORES = new WeakMap();
+
+function statusOf(store, idx) {
+  const tr = store.trials[idx];
+  if (!tr) return "running";
+  return store.best != null && tr.id === store.best ? "best" : tr.status;
+}
+
+function rowsFrom(store, from) {
+  const rows = [];
+  for (let i = from; i < store.t.length; i++) {
+    const tr = store.trials[store.trial[i]];
+    rows.push({ trialId: tr ? tr.id : String(store.trial[i]), t: store.t[i], value: store.value[i], status: statusOf(store, store.trial[i]) });
+  }
+  return rows;
+}
+
+function stopRows(store) {
+  const last = new Map();
+  for (let i = 0; i < store.t.length; i++) {
+    const k = store.trial[i];
+    const prev = last.get(k);
+    if (prev === undefined || store.t[i] >= store.t[prev]) last.set(k, i);
+  }
+  const out = [];
+  store.trials.forEach((tr, k) => {
+    if (tr.status === "stopped" && last.has(k)) {
+      const i = last.get(k);
+      out.push({ trialId: tr.id, t: store.t[i], value: store.value[i] });
+    }
+  });
+  return out;
+}
+
+function exploitRows(store) {
+  const byKey = new Map();
+  for (let i = 0; i < store.t.length; i++) {
+    const tr = store.trials[store.trial[i]];
+    if (tr) byKey.set(tr.id + "@" + store.t[i], store.value[i]);
+  }
+  return store.exploits
+    .map((e) => ({ ...e, value: byKey.get(e.trialId + "@" + e.t) ?? byKey.get(e.donor + "@" + e.t) }))
+    .filter((e) => typeof e.value === "number");
+}
+
+function loadStore(model) {
+  const trials = (model.get("trials") || []).map((x) => ({ id: x.id, status: x.status }));
+  const n = model.get("n") ?? 0;
+  return {
+    t: Array.from(toArray(model.get("t"), Float64Array)).slice(0, n),
+    value: Array.from(toArray(model.get("value"), Float64Array)).slice(0, n),
+    trial: Array.from(toArray(model.get("trial"), Uint32Array)).slice(0, n),
+    trials,
+    exploits: (model.get("exploits") || []).slice(),
+    best: model.get("best") ?? null,
+    views: new Set(),
+    stats: { updates: 0, applyMs: 0 },
+  };
+}
+
+function getStore(model) {
+  let store = STORES.get(model);
+  if (store) return store;
+  store = loadStore(model);
+  STORES.set(model, store);
+  model.on("msg:custom", (content, buffers) => {
+    if (!content || content.kind !== "append") return;
+    if (content.start !== store.t.length) {
+      // we missed data (or got it twice): ask the kernel for the full state
+      model.send({ kind: "resync", have: store.t.length });
+      return;
+    }
+    const t = toArray(buffers && buffers[0], Float64Array);
+    const v = toArray(buffers && buffers[1], Float64Array);
+    const k = toArray(buffers && buffers[2], Uint32Array);
+    const delta = { from: store.t.length, statusChanged: [], newExploits: [], bestChanged: false, oldBest: store.best };
+    for (const [idx, id, status] of content.trials || []) {
+      const prev = store.trials[idx];
+      if (prev && prev.status !== status) delta.statusChanged.push(idx);
+      store.trials[idx] = { id, status };
+    }
+    for (let i = 0; i < t.length; i++) {
+      store.t.push(t[i]);
+      store.value.push(v[i]);
+      store.trial.push(k[i]);
+    }
+    for (const e of content.exploits || []) {
+      store.exploits.push(e);
+      delta.newExploits.push(e);
+    }
+    if ("best" in content && content.best !== store.best) {
+      store.best = content.best;
+      delta.bestChanged = true;
+    }
+    for (const view of store.views) view.enqueue(delta);
+  });
+  // a full `update` from the kernel (final sync, resync): rebuild from state
+  const reload = () => {
+    const fresh = loadStore(model);
+    Object.assign(store, { t: fresh.t, value: fresh.value, trial: fresh.trial, trials: fresh.trials, exploits: fresh.exploits, best: fresh.best });
+    for (const view of store.views) view.reset();
+  };
+  model.on("change:sync_id", reload);
+  return store;
+}
+
+function buildSpec(model, store) {
+  const spec = JSON.parse(JSON.stringify(model.get("spec")));
+  spec.data = { name: "points", values: rowsFrom(store, 0) };
+  for (const layer of spec.layer || []) {
+    if (layer.name === "stops") layer.data = { name: "stops", values: stopRows(store) };
+    if (layer.name === "exploits") layer.data = { name: "exploits", values: exploitRows(store) };
+  }
+  return compile(spec).spec;
+}
+
+async function render({ model, el }) {
+  const store = getStore(model);
+  const host = document.createElement("div");
+  host.className = "tunelab-liveplot";
+  el.appendChild(host);
+  let result = null;
+  let queue = [];
+  let scheduled = false;
+  let closed = false;
+
+  const setStats = () => {
+    host.dataset.points = String(store.t.length);
+    host.dataset.updates = String(store.stats.updates);
+    host.dataset.applyMs = String(store.stats.applyMs.toFixed(2));
+    globalThis.__tunelabLivePlot = store.stats;
+  };
+
+  const embedAll = async () => {
+    if (result) result.finalize();
+    result = await embed(host, buildSpec(model, store), { mode: "vega", actions: false, renderer: "svg" });
+    setStats();
+  };
+
+  const apply = async () => {
+    scheduled = false;
+    if (closed || !result) return;
+    const batch = queue;
+    queue = [];
+    const t0 = performance.now();
+    const view = result.view;
+    const from = Math.min(...batch.map((d) => d.from));
+    const rows = rowsFrom(store, from);
+    let cs = vega.changeset().insert(rows);
+    const touched = new Set();
+    for (const d of batch) {
+      for (const idx of d.statusChanged) touched.add(store.trials[idx].id);
+      if (d.bestChanged) {
+        if (d.oldBest != null) touched.add(d.oldBest);
+        if (store.best != null) touched.add(store.best);
+      }
+    }
+    for (const id of touched) {
+      const idx = store.trials.findIndex((tr) => tr.id === id);
+      const status = statusOf(store, idx);
+      cs = cs.modify((d) => d.trialId === id, "status", status);
+    }
+    view.change("points", cs);
+    if (touched.size) view.change("stops", vega.changeset().remove(() => true).insert(stopRows(store)));
+    if (batch.some((d) => d.newExploits.length)) view.change("exploits", vega.changeset().remove(() => true).insert(exploitRows(store)));
+    await view.runAsync();
+    store.stats.updates += 1;
+    store.stats.applyMs += performance.now() - t0;
+    setStats();
+  };
+
+  const view = {
+    enqueue(delta) {
+      queue.push(delta);
+      if (!scheduled) {
+        scheduled = true;
+        requestAnimationFrame(() => void apply());
+      }
+    },
+    reset() {
+      queue = [];
+      void embedAll();
+    },
+  };
+  store.views.add(view);
+  await embedAll();
+  return () => {
+    closed = true;
+    store.views.delete(view);
+    if (result) result.finalize();
+  };
+}
+
+export default {
+  initialize({ model }) {
+    getStore(model);
+  },
+  render,
+};

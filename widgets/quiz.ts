@@ -1,0 +1,98 @@
+/**
+ * Quiz: multiple-choice questions with a "check" button and an explanation.
+ * Answers may be stored hashed (sha256 hex of salt + answer text) so the
+ * notebooks handed to students don't reveal them; `hashAnswer` makes the
+ * hash for instructors. Without comms the bundle is a text/HTML rendering
+ * of the questions (no answers).
+ */
+import { createHash } from "node:crypto";
+import type { MimeBundle } from "./kernel-bridge";
+import { Button, HTML, RadioButtons, VBox, escapeHtml, type ControlOptions } from "./controls";
+
+export interface QuizQuestion {
+  question: string;
+  options: string[];
+  /** the right option (its text, or its index) */
+  answer?: string | number;
+  /** sha256 hex of (salt + answer text), instead of `answer` */
+  answerHash?: string;
+  salt?: string;
+  explanation?: string;
+}
+
+export function hashAnswer(answer: string, salt = ""): string {
+  return createHash("sha256").update(salt + answer, "utf8").digest("hex");
+}
+
+/** Whether `choice` (option text) is the right answer of `q`. */
+export function checkAnswer(q: QuizQuestion, choice: string): boolean {
+  if (q.answer !== undefined) {
+    const right = typeof q.answer === "number" ? q.options[q.answer] : q.answer;
+    return choice === right;
+  }
+  if (q.answerHash !== undefined) return hashAnswer(choice, q.salt ?? "") === q.answerHash.toLowerCase();
+  throw new Error("quiz question needs `answer` or `answerHash`");
+}
+
+function validate(qs: QuizQuestion[]): void {
+  qs.forEach((q, i) => {
+    if (!q || typeof q.question !== "string") throw new Error(`quiz[${i}].question: expected a string`);
+    if (!Array.isArray(q.options) || q.options.length < 2 || !q.options.every((o) => typeof o === "string"))
+      throw new Error(`quiz[${i}].options: expected at least two strings`);
+    if (q.answer === undefined && q.answerHash === undefined) throw new Error(`quiz[${i}]: give answer or answerHash`);
+    if (typeof q.answer === "number" && !(q.answer >= 0 && q.answer < q.options.length)) throw new Error(`quiz[${i}].answer: index out of range 0..${q.options.length - 1}`);
+    if (typeof q.answer === "string" && !q.options.includes(q.answer)) throw new Error(`quiz[${i}].answer: not one of the options`);
+    if (q.answerHash !== undefined && !/^[0-9a-f]{64}$/i.test(q.answerHash)) throw new Error(`quiz[${i}].answerHash: expected 64 hex digits (sha256)`);
+  });
+}
+
+class QuestionBox extends VBox {
+  readonly choices: RadioButtons;
+  readonly check: Button;
+  readonly feedback: HTML;
+  constructor(readonly q: QuizQuestion, n: number, opts: ControlOptions) {
+    const prompt = new HTML({ value: `<b>${n}. ${escapeHtml(q.question)}</b>` }, opts);
+    const choices = new RadioButtons({ options: q.options, index: null }, opts);
+    const check = new Button({ description: "check", button_style: "primary" }, opts);
+    const feedback = new HTML({ value: "" }, opts);
+    super([prompt, choices, check, feedback], {}, opts);
+    this.choices = choices;
+    this.check = check;
+    this.feedback = feedback;
+    check.onClick(() => this.grade());
+  }
+  grade(): boolean | null {
+    const choice = this.choices.value;
+    if (choice == null) {
+      this.feedback.value = "<i>pick an answer first</i>";
+      return null;
+    }
+    const ok = checkAnswer(this.q, choice);
+    const expl = this.q.explanation ? ` ${escapeHtml(this.q.explanation)}` : "";
+    this.feedback.value = ok ? `<span style="color:#1a7f37">✔ Correct.</span>${expl}` : `<span style="color:#b00">✘ Not quite, try again.</span>`;
+    return ok;
+  }
+}
+
+export class Quiz extends VBox {
+  readonly questions: QuestionBox[];
+  constructor(readonly items: QuizQuestion[], opts: ControlOptions = {}) {
+    validate(items);
+    const boxes = items.map((q, i) => new QuestionBox(q, i + 1, opts));
+    super(boxes, {}, opts);
+    this.questions = boxes;
+  }
+  fallbackBundle(): MimeBundle {
+    const letters = "ABCDEFGHIJ";
+    const text = this.items.map((q, i) => `${i + 1}. ${q.question}\n${q.options.map((o, j) => `   ${letters[j] ?? j}) ${o}`).join("\n")}`).join("\n\n");
+    const html = this.items
+      .map((q, i) => `<p><b>${i + 1}. ${escapeHtml(q.question)}</b></p><ol type="A">${q.options.map((o) => `<li>${escapeHtml(o)}</li>`).join("")}</ol>`)
+      .join("");
+    return { "text/plain": text, "text/html": `<div class="tunelab-quiz">${html}</div>` };
+  }
+}
+
+/** Multiple-choice questions with check buttons; displays itself. */
+export function quiz(items: QuizQuestion[], opts: ControlOptions = {}): Quiz {
+  return new Quiz(items, opts);
+}
