@@ -23,7 +23,8 @@ const forTests = args.has("--for-tests");
 const quiet = args.has("--quiet");
 
 /** Debian packages: what the workshop needs, and what the tests add. */
-const APT_WORKSHOP = ["jupyter-notebook", "python3-ipykernel", "jupyter-client", "python3-torch", "python3-numpy"];
+// libopenblas0-pthread: Debian's torch otherwise falls back to reference BLAS (~20x slower trainer).
+const APT_WORKSHOP = ["jupyter-notebook", "python3-ipykernel", "jupyter-client", "python3-torch", "python3-numpy", "libopenblas0-pthread"];
 const APT_TESTS = [
   "jupyter-nbconvert", "python3-nbconvert", "python3-nbclient", "python3-jupyter-client", "python3-zmq",
   "python3-optuna", "python3-pandas", "slurm-wlm", "munge", "openssh-server", "openssh-client",

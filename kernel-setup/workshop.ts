@@ -26,6 +26,8 @@ export interface WorkshopOptions {
   env?: Record<string, string>;
   /** Where the server's log goes (default: this process's stderr). */
   log?: (line: string) => void;
+  /** Extra command-line options for the notebook server (e.g. --debug). */
+  extraArgs?: string[];
   /** Give up waiting for the server after this many ms (default 60 s). */
   startTimeoutMs?: number;
 }
@@ -52,6 +54,7 @@ function notebookArgs(o: WorkshopOptions, token: string): string[] {
     "--KernelSpecManager.ensure_native_kernel=False",
   ];
   if (!o.open) args.push("--no-browser");
+  args.push(...(o.extraArgs ?? []));
   if (typeof process.getuid === "function" && process.getuid() === 0) args.push("--allow-root");
   return args;
 }

@@ -194,7 +194,9 @@ export class ExperimentView extends VBox {
     this.finished ??= (async () => {
       this.unsubscribe?.();
       this.unsubscribe = null;
-      this.table.flush();
+      this.table.syncAll();
+      this.gpu.sendState();
+      this.sendState();
       await this.plot.finish();
       if (this.displayedSelf) this.updateDisplay();
       this.resolveDone();
@@ -218,7 +220,7 @@ export class ExperimentView extends VBox {
       "text/plain": `${this.source.name} (${this.source.method.kind}) · ${gpuLine}\n${p["text/plain"]}\n${t["text/plain"]}`,
       "image/svg+xml": p["image/svg+xml"],
       [VEGA_LITE_MIME]: p[VEGA_LITE_MIME],
-      "text/html": `<div class="tunelab-experiment"><div>${p["image/svg+xml"]}</div><div style="font-family:monospace">${escapeHtml(gpuLine)}</div>${t["text/html"]}</div>`,
+      "text/html": `<div class="tunelab-experiment" data-points="${this.plot.pointCount}" data-state="${escapeHtml(this.expState)}"><div>${p["image/svg+xml"]}</div><div style="font-family:monospace">${escapeHtml(gpuLine)}</div>${t["text/html"]}</div>`,
     };
   }
 

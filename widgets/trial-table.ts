@@ -104,7 +104,7 @@ export class TrialTable extends VBox {
       const data: TrialRowData = { trialId, state: "pending", config: {}, metric: null, t: 0, gpuSeconds: 0, ...patch };
       const info = new HTML({ value: this.rowHtml(data) }, this.opts);
       const progress = new IntProgress({ value: data.t, min: 0, max: this.opts.maxT }, { ...this.opts, layout: { width: "160px" } });
-      const stop = new Button({ description: "stop", button_style: "danger", icon: "stop", tooltip: `stop ${trialId}` }, { ...this.opts, layout: { width: "70px" } });
+      const stop = new Button({ description: "stop", button_style: "danger", icon: "stop", tooltip: `stop ${trialId}` }, { ...this.opts, layout: { width: "90px" } });
       stop.onClick(() => {
         stop.set({ disabled: true, description: "stopping" });
         Promise.resolve(this.opts.onStop?.(trialId)).catch((e) => {
@@ -159,6 +159,18 @@ export class TrialTable extends VBox {
       if (terminal && !r.stop.get("disabled")) r.stop.set({ disabled: true, description: r.data.state === "stopped" ? "stopped" : "done" });
     }
     this.dirty.clear();
+  }
+
+  /**
+   * Re-send the full state of the table and its rows. Used at the end of a
+   * run: a headless client (nbclient) drops updates sent between cells, and
+   * the saved widget state must still show the final table.
+   */
+  syncAll(): void {
+    this.flush();
+    this.sendState();
+    for (const w of [this.pauseButton, this.resumeButton, this.status, this.header]) w.sendState();
+    for (const r of this.rowsById.values()) for (const w of [r.box, r.info, r.progress, r.stop]) w.sendState();
   }
 
   close(): void {

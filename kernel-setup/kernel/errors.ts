@@ -66,7 +66,9 @@ export function runtimeError(e: unknown): ErrorContent {
     const frames = (e.stack ?? "")
       .split("\n")
       .slice(1)
-      .filter((l) => /^\s*at /.test(l) && !NOISE.test(l));
+      .filter((l) => /^\s*at /.test(l) && !NOISE.test(l))
+      // Cells run as compiled JavaScript; say so instead of "evalmachine.<anonymous>".
+      .map((l) => l.replace(/evalmachine\.<anonymous>/g, "<cell, compiled JS>"));
     return { ename: e.name || "Error", evalue: e.message, traceback: [`${RED}${head}${RESET}`, ...frames] };
   }
   const text = inspect(e);

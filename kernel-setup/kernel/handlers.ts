@@ -327,10 +327,16 @@ export class Kernel {
 
   // ---- shutdown ----
 
-  private async shutdown(req: Message, channel: Channel): Promise<void> {
+  /** SIGTERM from the kernel manager: run the hooks (bounded), then leave. */
+  async terminate(): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
-    this.status("busy", req.header);
+    await this.runHooks();
+    this.io.flush();
+    this.d.transport.exit(0);
+  }
+
+  private async runHooks(): Promise<void> {
     const hooks = this.shutdownHooks.map(async (fn) => {
       try {
         await fn();
@@ -339,6 +345,13 @@ export class Kernel {
       }
     });
     await Promise.race([Promise.all(hooks), new Promise((r) => setTimeout(r, 3000).unref())]);
+  }
+
+  private async shutdown(req: Message, channel: Channel): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    this.status("busy", req.header);
+    await this.runHooks();
     const content = { status: "ok", restart: req.content?.restart === true };
     this.reply(channel, req, "shutdown_reply", content);
     this.publish("shutdown_reply", content, req.header);

@@ -141,6 +141,7 @@ async function main(): Promise<void> {
 
   kernel.io.install();
   process.on("SIGINT", () => executor.interrupt());
+  process.on("SIGTERM", () => void kernel.terminate());
   process.on("unhandledRejection", (reason) => kernel.reportAsync("Unhandled promise rejection", reason));
   process.on("uncaughtException", (err) => kernel.reportAsync("Uncaught exception", err));
 

@@ -51,6 +51,7 @@ export function createBackend(config: ExperimentConfig, opts: CreateBackendOptio
         runDir,
         maxConcurrent: b.maxConcurrent ?? config.maxConcurrent,
         gpus: b.gpus ?? (opts.detectGpus ?? detectGpus)(),
+        slotsPerGpu: b.slotsPerGpu,
         killGraceMs: opts.killGraceMs,
       });
     case "replay":

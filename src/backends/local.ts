@@ -39,6 +39,9 @@ export interface LocalBackendOptions {
   maxConcurrent?: number;
   /** GPU ids to hand out through CUDA_VISIBLE_DEVICES; [] = CPU only. */
   gpus?: number[];
+  /** trials that may share one GPU (default 1). Small models leave a big GPU
+   *  mostly idle; each sharing trial is accounted 1/slotsPerGpu of the GPU. */
+  slotsPerGpu?: number;
   /** ms between SIGTERM and SIGKILL on stop (default 10 000). */
   killGraceMs?: number;
   /** working directory of trainer processes (default: process.cwd()). */
@@ -63,6 +66,7 @@ interface LaunchFile {
   submittedAt: number;
   gpus: number;
   gpuIds: number[];
+  slotIds?: number[];
 }
 interface SubmitFile {
   command: string[];
@@ -85,6 +89,7 @@ interface LocalTrial {
   pid?: number;
   child?: ChildProcess;
   gpuIds: number[];
+  slotIds?: number[];
   reader: MetricsFileReader;
   lastReport: Report | null;
   /** set by the child's exit event (live) */
@@ -105,6 +110,10 @@ export class LocalBackend implements Backend {
   private readonly cwd: string;
   private readonly tailN: number;
   private readonly pool: number[];
+  /** one entry per GPU slot: the GPU id it belongs to (slotsPerGpu entries per GPU) */
+  private readonly slots: number[];
+  private readonly slotsPerGpu: number;
+  /** free slot indices into `slots` */
   private readonly freeGpus: Set<number>;
   private readonly trials = new Map<string, LocalTrial>();
   private readonly queue: LocalTrial[] = [];
@@ -119,7 +128,9 @@ export class LocalBackend implements Backend {
     this.cwd = o.cwd ?? process.cwd();
     this.tailN = o.stderrTailLines ?? 20;
     this.pool = [...new Set(o.gpus ?? [])].sort((a, b) => a - b);
-    this.freeGpus = new Set(this.pool);
+    this.slotsPerGpu = Math.max(1, Math.floor(o.slotsPerGpu ?? 1));
+    this.slots = this.pool.flatMap((g) => Array.from({ length: this.slotsPerGpu }, () => g));
+    this.freeGpus = new Set(this.slots.map((_, i) => i));
   }
 
   async start(): Promise<void> {
@@ -270,13 +281,14 @@ export class LocalBackend implements Backend {
         startedAt: lf?.startedAt,
         pid: lf?.pid,
         gpuIds: lf?.gpuIds ?? [],
+        slotIds: lf?.slotIds ?? [],
         reader,
         lastReport: null,
         requested: control?.requested,
         stderrStart: 0,
         adopted: true,
       };
-      for (const g of t.gpuIds) this.freeGpus.delete(g);
+      for (const g of t.slotIds ?? []) this.freeGpus.delete(g);
       this.trials.set(t.id, t);
       if (!lf) this.queue.push(t); // never started: it waits in the queue again
     }
@@ -337,13 +349,23 @@ export class LocalBackend implements Backend {
       if (want > this.pool.length) {
         this.queue.shift();
         this.emitState(t, "failed", { message: `trial wants ${want} GPUs but the local backend has ${this.pool.length} (${this.pool.join(",")})`, exitCode: null });
+        this.pending.push({ type: "accounting", trialId: t.id, gpuSeconds: 0, runSeconds: 0, queueSeconds: (Date.now() - t.submittedAt) / 1000, gpus: 0, source: "local" });
         continue;
       }
       if (want > this.freeGpus.size) break;
       this.queue.shift();
-      const ids = [...this.freeGpus].sort((a, b) => a - b).slice(0, want);
-      for (const g of ids) this.freeGpus.delete(g);
-      t.gpuIds = ids;
+      // least-loaded GPUs first, so sharing trials spread over the GPUs
+      const load = (i: number) => [...this.freeGpus].filter((j) => this.slots[j] === this.slots[i]).length;
+      const ids = [...this.freeGpus].sort((a, b) => load(b) - load(a) || a - b);
+      const chosen: number[] = [];
+      for (const i of ids) {
+        if (chosen.length === want) break;
+        if (!chosen.some((j) => this.slots[j] === this.slots[i])) chosen.push(i);
+      }
+      for (const i of ids) if (chosen.length < want && !chosen.includes(i)) chosen.push(i);
+      for (const g of chosen) this.freeGpus.delete(g);
+      t.slotIds = chosen;
+      t.gpuIds = [...new Set(chosen.map((i) => this.slots[i]))].sort((a, b) => a - b);
       this.spawnTrial(t);
     }
   }
@@ -385,7 +407,7 @@ export class LocalBackend implements Backend {
       if (t.killTimer) clearTimeout(t.killTimer);
       t.killTimer = undefined;
     });
-    const lf: LaunchFile = { pid: child.pid ?? -1, startedAt: t.startedAt, submittedAt: t.submittedAt, gpus: t.gpuIds.length, gpuIds: t.gpuIds };
+    const lf: LaunchFile = { pid: child.pid ?? -1, startedAt: t.startedAt, submittedAt: t.submittedAt, gpus: t.gpuIds.length, gpuIds: t.gpuIds, slotIds: t.slotIds ?? [] };
     writeJsonAtomic(path.join(t.dir, "launch.json"), lf);
     this.emitState(t, "running");
   }
@@ -425,7 +447,7 @@ export class LocalBackend implements Backend {
     this.readReports(t, true);
     if (t.killTimer) clearTimeout(t.killTimer);
     t.killTimer = undefined;
-    for (const g of t.gpuIds) this.freeGpus.add(g);
+    for (const g of t.slotIds ?? []) this.freeGpus.add(g);
     const maxT = t.launch.trial.max_t;
     const reachedMax = t.lastReport !== null && t.lastReport.t >= maxT;
     let state: TrialState;
@@ -443,7 +465,7 @@ export class LocalBackend implements Backend {
     this.emitState(t, state, { exitCode, signal: end.signal, ...(message ? { message } : {}) });
     const started = t.startedAt ?? end.at;
     const runSeconds = Math.max(0, (end.at - started) / 1000);
-    const gpus = t.gpuIds.length;
+    const gpus = (t.slotIds?.length ?? t.gpuIds.length) / this.slotsPerGpu;
     this.pending.push({
       type: "accounting",
       trialId: t.id,

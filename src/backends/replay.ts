@@ -149,6 +149,7 @@ export class ReplayBackend implements Backend {
       const t = { ...base, curve: null as unknown as RecordedConfig, state: "failed" as TrialState };
       this.trials.set(l.trialId, t);
       this.pending.push({ type: "state", trialId: l.trialId, state: "failed", at, exitCode: null, message });
+      this.pending.push({ type: "accounting", trialId: l.trialId, gpuSeconds: 0, runSeconds: 0, queueSeconds: 0, gpus: 0, source: "replay" });
       return;
     }
     const t: ReplayTrial = { ...base, curve: found, state: "queued" };

@@ -167,6 +167,7 @@ const localBackend = strict({
   kind: z.literal("local"),
   maxConcurrent: posInt.optional(),
   gpus: z.array(z.number().int().min(0)).optional(),
+  slotsPerGpu: posInt.optional(),
 });
 const slurmBackend = strict({
   kind: z.literal("slurm"),

@@ -93,6 +93,8 @@ export interface LocalBackendSpec {
   maxConcurrent?: number;
   /** GPU ids to hand out; default: none (CPU) or all visible. */
   gpus?: number[];
+  /** trials sharing one GPU (default 1); each is accounted 1/slotsPerGpu GPU. */
+  slotsPerGpu?: number;
 }
 export interface SlurmBackendSpec {
   kind: "slurm";

@@ -76,6 +76,8 @@ export interface DriverState {
   userPaused: boolean;
   finished: boolean;
   runtimes: Record<string, TrialRuntime>;
+  /** every decision point handed to a trainer so far (the rungs a plot draws) */
+  rungs: number[];
 }
 
 export interface DriverOptions {
@@ -127,7 +129,7 @@ export class Driver {
   readonly maxT: number;
   readonly table: TrialTable;
   readonly events: ExperimentEvent[] = [];
-  state: DriverState = { nextIndex: 0, exhausted: false, budgetStopped: false, userPaused: false, finished: false, runtimes: {} };
+  state: DriverState = { nextIndex: 0, exhausted: false, budgetStopped: false, userPaused: false, finished: false, runtimes: {}, rungs: [] };
   private journal: JournalWriter | null = null;
   private effects: Effect[] = [];
   private userActions: SchedulerAction[] = [];
@@ -307,6 +309,7 @@ export class Driver {
   private onReport(id: string, report: Report, at: number, rt: TrialRuntime | undefined): void {
     this.emit({ type: "report", at, trialId: id, report });
     if (!rt || !rt.live || rt.intent !== null) return; // late lines of a trial being stopped/paused
+    if (report.preempted === true) return; // repeats the last result (trial contract): not a new one
     const tr = this.table.get(id)!;
     const t = report.t;
     if (rt.pauseAt.includes(t) || t >= this.maxT) {
@@ -338,6 +341,13 @@ export class Driver {
     const intent = rt.intent;
     rt.intent = null;
     const extra = { ...(ev.message !== undefined ? { message: ev.message } : {}), ...(ev.exitCode !== undefined ? { exitCode: ev.exitCode } : {}) };
+    if (st === "completed") {
+      // reached max_t: whatever we had asked for (a pause or exploit that came too late), it is done
+      this.emit({ type: "trial_state", at: ev.at, trialId: id, state: "completed", run: rt.run, ...(intent === "stop" && rt.reason ? { message: rt.reason } : {}), ...(ev.exitCode !== undefined ? { exitCode: ev.exitCode } : {}) });
+      this.finalize(id);
+      this.applyActions(this.scheduler.onTrialComplete(id, tr.lastReport));
+      return;
+    }
     if (intent === "restart" && !this.state.budgetStopped) {
       // PBT exploit: the old process is gone; start the explored config from the donor's checkpoint
       this.relaunch(id, rt);
@@ -348,8 +358,7 @@ export class Driver {
       return;
     }
     if (intent === "stop" || intent === "restart") {
-      const final: TrialState = st === "completed" ? "completed" : "stopped";
-      this.emit({ type: "trial_state", at: ev.at, trialId: id, state: final, run: rt.run, ...(rt.reason ? { message: rt.reason } : {}), ...(ev.exitCode !== undefined ? { exitCode: ev.exitCode } : {}) });
+      this.emit({ type: "trial_state", at: ev.at, trialId: id, state: "stopped", run: rt.run, ...(rt.reason ? { message: rt.reason } : {}), ...(ev.exitCode !== undefined ? { exitCode: ev.exitCode } : {}) });
       this.finalize(id);
       this.applyActions(this.scheduler.onTrialComplete(id, tr.lastReport));
       return;
@@ -430,6 +439,8 @@ export class Driver {
       }
       case "pause": {
         if (!rt || !rt.live || rt.intent !== null) return;
+        // a trial whose report reached max_t is ending by itself: nothing to pause
+        if ((tr.lastT ?? -1) >= this.maxT && rt.waitingAt === null) return;
         rt.intent = "pause";
         rt.reason = a.reason;
         if (rt.waitingAt !== null) {
@@ -508,10 +519,10 @@ export class Driver {
   }
 
   private markedForResume(): string[] {
+    // runtimes hold only unfinished trials, in creation order (string keys keep insertion order)
     const out: string[] = [];
-    for (const id of this.table.order) {
-      const rt = this.state.runtimes[id];
-      if (rt && !rt.live && rt.resumeMarked && this.table.get(id)!.state === "paused") out.push(id);
+    for (const [id, rt] of Object.entries(this.state.runtimes)) {
+      if (!rt.live && rt.resumeMarked && this.table.get(id)!.state === "paused") out.push(id);
     }
     return out;
   }
@@ -527,9 +538,26 @@ export class Driver {
         this.resumeTrial(id);
         continue;
       }
-      if (!this.canAddNew()) break;
-      this.addTrial();
+      if (this.canAddNew()) {
+        this.addTrial();
+        continue;
+      }
+      // Paused trials nobody marked (PBT's time-multiplexing pauses): the
+      // scheduler says which may run (Ray's choose_trial_to_run); HyperBand
+      // answers null for trials it has not unpaused.
+      const paused = this.pausedIdle();
+      const pick = paused.length ? this.scheduler.chooseTrialToResume(paused) : null;
+      if (pick === null || !paused.includes(pick)) break;
+      this.resumeTrial(pick);
     }
+  }
+
+  private pausedIdle(): string[] {
+    const out: string[] = [];
+    for (const [id, rt] of Object.entries(this.state.runtimes)) {
+      if (!rt.live && this.table.get(id)!.state === "paused") out.push(id);
+    }
+    return out;
   }
 
   private addTrial(): void {
@@ -543,9 +571,10 @@ export class Driver {
     }
     this.state.nextIndex++;
     this.scheduler.onTrialAdd({ trialId: id, config: { ...sug.config } });
+    const bracket = sug.bracket ?? schedulerBracket(this.scheduler, id);
     this.emit({
       type: "trial_added", at: this.backend.now(), trialId: id, config: { ...sug.config },
-      ...(sug.bracket !== undefined ? { bracket: sug.bracket } : {}),
+      ...(bracket !== undefined ? { bracket } : {}),
       ...(sug.modelBasedPick !== undefined ? { modelBasedPick: sug.modelBasedPick } : {}),
     });
     const rt: TrialRuntime = { run: -1, live: false, pauseAt: [], waitingAt: null, decided: null, intent: null, next: null, resumeMarked: false, unaccounted: [] };
@@ -589,6 +618,7 @@ export class Driver {
     rt.intent = null;
     rt.reason = undefined;
     rt.pauseAt = [...new Set(this.scheduler.decisionPoints(id))].filter((t) => t > startT && t < this.maxT).sort((a, b) => a - b);
+    for (const t of rt.pauseAt) if (!this.state.rungs.includes(t)) this.state.rungs = [...this.state.rungs, t].sort((a, b) => a - b);
     const index = Number(id.slice(1));
     const trial: TrialJson = {
       trial_id: id,
@@ -673,6 +703,28 @@ export class Driver {
       this.finalize(id);
     }
   }
+}
+
+/**
+ * The bracket a scheduler put a trial in, when it tells (HyperBand/BOHB:
+ * `bracketInfo(id).s`; others: `bracketOf(id)`). Not part of the Scheduler
+ * interface, hence duck-typed.
+ */
+function schedulerBracket(s: Scheduler, id: string): number | undefined {
+  const x = s as unknown as { bracketInfo?: (id: string) => { s?: number }; bracketOf?: (id: string) => unknown };
+  try {
+    if (typeof x.bracketInfo === "function") {
+      const info = x.bracketInfo(id);
+      if (info && typeof info.s === "number") return info.s;
+    }
+    if (typeof x.bracketOf === "function") {
+      const b = x.bracketOf(id);
+      if (typeof b === "number") return b;
+    }
+  } catch {
+    /* no bracket for this trial */
+  }
+  return undefined;
 }
 
 /** trial.json "trainer": the model family and options the trainer needs. */

@@ -54,7 +54,10 @@ export class Experiment implements ExperimentSource {
 
   /** Use `experiment(input)` or `experiment.attach(name)`; this takes a validated config. */
   constructor(config: ExperimentConfig, private readonly opts: ExperimentOptions = {}) {
-    this.config = config;
+    // absolute paths, so attach from another cwd (a restarted kernel, the CLI) finds the same files
+    this.config = { ...config, runDir: path.resolve(config.runDir) };
+    if (config.backend.kind === "replay") this.config.backend = { ...config.backend, curves: path.resolve(config.backend.curves) };
+    config = this.config;
     const master = new Rng(config.seed);
     const schedulerRng = master.fork(1);
     const searcherRng = master.fork(2);
@@ -79,9 +82,7 @@ export class Experiment implements ExperimentSource {
   get rungs(): number[] {
     const k = this.config.method.kind;
     if (k !== "asha" && k !== "hyperband" && k !== "bohb") return [];
-    const set = new Set<number>();
-    for (const id of this.driver.table.order) for (const t of this.driver.scheduler.decisionPoints(id)) if (t < this.maxT) set.add(t);
-    return [...set].sort((a, b) => a - b);
+    return [...this.driver.state.rungs];
   }
   history(): readonly ExperimentEvent[] { return this.driver.events; }
   subscribe(fn: (e: ExperimentEvent) => void): () => void { return this.driver.subscribe(fn); }
@@ -182,9 +183,10 @@ export class Experiment implements ExperimentSource {
     const raw = JSON.parse(fs.readFileSync(path.join(dir, "experiment.json"), "utf8"));
     const config: ExperimentConfig = opts.scheduler && opts.searcher && opts.backend ? raw : components.parseExperiment(raw);
     config.runDir = dir;
-    const exp = new Experiment(config, opts);
     const j = readJournal(path.join(dir, "journal.jsonl"));
-    if (!j.snapshot) throw new Error(`${dir}/journal.jsonl has no snapshot yet: nothing to attach to (start the experiment again)`);
+    // no snapshot: the driver stopped before its first side effect; nothing runs, so start afresh
+    if (!j.snapshot) return new Experiment(config, { ...opts, overwrite: true });
+    const exp = new Experiment(config, opts);
     const d = exp.driver;
     d.restore(j.events, j.snapshot);
     d.openJournal(j.snapshotEnd);

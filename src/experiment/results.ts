@@ -68,7 +68,11 @@ export function experimentMaxT(config: ExperimentConfig): number {
 
 /** GPUs of the allocation: trials that may run at once × GPUs per trial. */
 export function allocationGpus(config: ExperimentConfig): number {
-  return Math.max(1, config.maxConcurrent) * Math.max(0, config.trainer.gpusPerTrial);
+  const b = config.backend;
+  // trials sharing a GPU (local slotsPerGpu) hold a fraction of it each
+  const share = b.kind === "local" && b.slotsPerGpu ? b.slotsPerGpu : 1;
+  const conc = Math.max(1, b.kind === "local" && b.maxConcurrent ? b.maxConcurrent : config.maxConcurrent);
+  return Math.ceil((conc * Math.max(0, config.trainer.gpusPerTrial)) / share);
 }
 
 /**

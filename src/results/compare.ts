@@ -109,13 +109,17 @@ export class Comparison {
     } else {
       lines.push(`- No method has a ${metric} at the full budget yet.`);
     }
-    const byGpu = [...this.rows].sort((a, b) => a.gpuMinutes - b.gpuMinutes);
+    // cheapest/fastest only among rows that produced a full-budget result: spending little to find nothing is no win
+    const withResult = ranked.length ? ranked : this.rows;
+    const noResult = this.rows.filter((r) => r.bestValue === null);
+    const byGpu = [...withResult].sort((a, b) => a.gpuMinutes - b.gpuMinutes);
     if (byGpu.length) {
       const c = byGpu[0];
       const most = byGpu[byGpu.length - 1];
-      lines.push(`- Fewest GPU-minutes: ${c.runType} used ${fixed(c.gpuMinutes, 1)} GPU-min; the most was ${most.runType} with ${fixed(most.gpuMinutes, 1)} GPU-min.`);
+      const none = noResult.length && ranked.length ? ` (${noResult.map((r) => r.runType).join(", ")}: no full-budget result)` : "";
+      lines.push(`- Fewest GPU-minutes: ${c.runType} used ${fixed(c.gpuMinutes, 1)} GPU-min; the most was ${most.runType} with ${fixed(most.gpuMinutes, 1)} GPU-min${none}.`);
     }
-    const byTime = [...this.rows].sort((a, b) => a.runtimeMinutes - b.runtimeMinutes);
+    const byTime = [...withResult].sort((a, b) => a.runtimeMinutes - b.runtimeMinutes);
     if (byTime.length) {
       const f = byTime[0];
       lines.push(`- Fastest to its best: ${f.runType} in ${fixed(f.runtimeMinutes, 1)} min wall-clock on ${f.gpus} GPU(s).`);

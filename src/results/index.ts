@@ -15,6 +15,7 @@ export { teamFolder, TeamFolder, LocalTeamFolder, RemoteTeamFolder, rowFileName,
 export type { ExecTransport, TeamFolderSpec, TeamFolderRead } from "./team-folder";
 export { parsePyRepr } from "./pyrepr";
 export { formatConfig, formatHp } from "./format";
-export { Table, trialOutcomes, cutsByRung, rungFunnel, cutsTable, pbtSteps, pbtLineageOf, pbtTable, lineageTable, bohbPicks } from "./interpret";
+export { Table, outcomesTable, trialOutcomes, cutsByRung, rungFunnel, cutsTable, pbtSteps, pbtLineageOf, pbtTable, lineageTable, bohbPicks } from "./interpret";
 export type { RungCut, TrialOutcome, ExploitStep } from "./interpret";
 export { figure, Figure } from "./figure";
+export { ashaRungs, ashaFunnel, ashaPicture, hyperbandBrackets, bohbPicture, pbtPicture } from "./pictures";

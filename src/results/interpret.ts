@@ -118,6 +118,17 @@ export function cutsTable(events: readonly ExperimentEvent[], metric = "eval_los
   );
 }
 
+/** Every trial with its (final) config, how far it got and its last value, best first. */
+export function outcomesTable(events: readonly ExperimentEvent[], metric = "eval_loss", mode: "min" | "max" = "min"): Table {
+  const o = trialOutcomes(events, metric).sort((a, b) => {
+    if (a.lastValue === null) return 1;
+    if (b.lastValue === null) return -1;
+    return mode === "min" ? a.lastValue - b.lastValue : b.lastValue - a.lastValue;
+  });
+  return new Table(`${o.length} trial(s), best first`, ["trial", "config", "last t", metric, "stopped at"],
+    o.map((x) => [x.trialId, formatConfig(x.config), x.lastT, x.lastValue === null ? null : fixed(x.lastValue, 4), x.stoppedAt]));
+}
+
 export interface ExploitStep {
   trialId: string;
   t: number;

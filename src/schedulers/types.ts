@@ -46,6 +46,13 @@ export interface Scheduler {
   wantsNewTrial(): boolean;
   /** Among paused trials marked for resume, which to run next (null = none). */
   chooseTrialToResume(paused: string[]): string | null;
+  /**
+   * BOHB (optional): the budget the trial's latest onResult counts for
+   * (HyperBandForBOHB's hyperband_info.budget), or null when that result was
+   * not at a milestone. The driver feeds such results to the searcher's
+   * observe(); see searchers/index.ts `observationFor`.
+   */
+  resultBudget?(trialId: string): number | null;
   /** State for the journal; `restore(getState())` must reproduce every later decision. */
   getState(): unknown;
   setState(state: unknown): void;

@@ -238,6 +238,8 @@ export function runBackendContract(name: string, factory: HarnessFactory, caps: 
         assert.ok(st && st.type === "state");
         assert.equal(st.state, "failed");
         assert.ok(st.message && st.message.includes(h.crashMarker), `message: ${st.message}`);
+        await drive(h, (lg) => lg.some((e) => e.type === "accounting" && e.trialId === "x1"), { log, what: "accounting of the failed trial" });
+        assert.equal(log.filter((e) => e.type === "accounting" && e.trialId === "x1").length, 1, "exactly one accounting event");
         if (h.features?.crashExitCode) {
           assert.equal(typeof st.exitCode, "number");
           assert.notEqual(st.exitCode, 0);

@@ -149,6 +149,22 @@ describe("local backend: GPUs, files, signals", () => {
     }
   });
 
+  it("hostile argv and env strings reach the trainer verbatim and execute nothing", async () => {
+    await withBackend({ maxConcurrent: 1, gpus: [] }, async (b, dir) => {
+      const marker = path.join(dir, "pwned");
+      const hostile = [`x; touch ${marker}`, `$(touch ${marker})`, `\`touch ${marker}\``, "a b 'c' \"d\"\nnewline"];
+      const argvOut = path.join(dir, "argv.json");
+      const cmd = [PYTHON, "-c", `import json,sys,os; json.dump({"argv": sys.argv[1:], "env": os.environ["HOSTILE"]}, open(${JSON.stringify(argvOut)}, "w"))`, ...hostile];
+      await b.submit([{ ...launch("h1", 0), command: cmd, env: { HOSTILE: `$(touch ${marker}); x` } }]);
+      const log = await driveAll(b, ["h1"]);
+      assert.equal(statesOf(log, "h1").at(-1), "stopped", "exit 0 before max_t");
+      const got = JSON.parse(fs.readFileSync(argvOut, "utf8"));
+      assert.deepEqual(got.argv, hostile);
+      assert.equal(got.env, `$(touch ${marker}); x`);
+      assert.equal(fs.existsSync(marker), false);
+    });
+  });
+
   it("refuses trial ids that would leave the run dir", async () => {
     await withBackend({ maxConcurrent: 1, gpus: [] }, async (b) => {
       await assert.rejects(b.submit([{ ...launch("../evil", 0), trialId: "../evil" }]), /not allowed/);

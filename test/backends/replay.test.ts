@@ -144,6 +144,7 @@ describe("replay backend: clock, queue delay, accounting, PBT", () => {
     const last = reportsOf(log, "v9").at(-1)!;
     assert.equal(last.time_total_s, 6000);
     const done = log.find((e) => e.type === "state" && e.trialId === "v9" && e.state === "completed")!;
+    assert.ok(done.type === "state");
     assert.equal(done.at, 12_000_000, "second wave ends at 2 x 100 x 60 s on the virtual clock");
   });
 
@@ -152,6 +153,7 @@ describe("replay backend: clock, queue delay, accounting, PBT", () => {
     await b.submit([launch("g", { lr: 1e-3, batch_size: 16 }, { max_t: 3 }, 4)]);
     const log = await runAll(b, ["g"]);
     const run = log.find((e) => e.type === "state" && e.state === "running")!;
+    assert.ok(run.type === "state");
     assert.equal(run.at, 120_000);
     const acc = log.find((e) => e.type === "accounting")!;
     assert.ok(acc.type === "accounting");
@@ -216,4 +218,17 @@ describe("shipped recorded curves (data/curves)", () => {
       assert.ok(t.configs.every((c) => c.maxT === t.configs[0].maxT), `${f}: same t range for every configuration`);
     }
   });
+
+  it("small-cpu.csv replays an ASHA-like experiment: every lr in range is answered, best near 2.2e-3", async () => {
+    const space: SpaceSpec = { lr: { loguniform: [1e-4, 2.2e-2] }, batch_size: { choice: [16, 32] }, weight_decay: { choice: [0, 0.1] } };
+    const b = new ReplayBackend({ curves: path.join(dir, "small-cpu.csv"), space, metric: "eval_loss", maxConcurrent: 4, startTime: 0 });
+    const lrs = [1e-4, 3e-4, 1e-3, 2e-3, 5e-3, 2e-2];
+    const ids = lrs.map((_, i) => `s${i}`);
+    await b.submit(lrs.map((lr, i) => launch(ids[i], { lr, batch_size: 16, weight_decay: 0 }, { max_t: 8 })));
+    const log = await runAll(b, ids, 1000);
+    const finals = ids.map((id) => reportsOf(log, id).at(-1)!.eval_loss as number);
+    assert.ok(finals.every((v) => Number.isFinite(v)));
+    assert.equal(lrs[finals.indexOf(Math.min(...finals))], 2e-3);
+  });
 });
+

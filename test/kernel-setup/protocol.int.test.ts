@@ -9,6 +9,7 @@ import { JupyterSandbox, PY, ROOT, ensureBuilt, ensureTunelabLink, jupyterSandbo
 
 const CHECKS = [
   "kernel_info",
+  "kernel_info_on_control",
   "execute_result",
   "execution_count",
   "silent",
@@ -24,9 +25,11 @@ const CHECKS = [
   "comm_frontend_buffer_echo",
   "comm_busy_idle_parent",
   "comm_close_from_frontend",
+  "comm_while_cell_runs",
   "comm_unknown_target",
   "update_after_cell_returned",
   "child_process_stdout",
+  "heartbeat_while_blocked",
   "interrupt_blocking",
   "interrupt_await",
   "interrupt_sigint",
@@ -37,8 +40,10 @@ const CHECKS = [
   "is_complete",
   "history",
   "library_import",
+  "library_display_helper",
   "restart",
   "shutdown",
+  "shutdown_hooks",
 ];
 
 let sandbox: JupyterSandbox;

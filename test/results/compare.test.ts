@@ -75,7 +75,7 @@ test("discussion: 5–7 lines of computed facts plus the budget caveat", () => {
   const d = compare([manual, asha, bohb, pbt]).discussion().trimEnd().split("\n");
   assert.ok(d.length >= 5 && d.length <= 7, `${d.length} lines`);
   assert.equal(d[0], "- Best configuration: BOHB found eval_loss 9.3123 at the full budget with lr=1.1269e-5, bs=1, wd=0, 0.0224 better than Manual grid (9.3347).");
-  assert.equal(d[1], "- Fewest GPU-minutes: ASHA used 88.5 GPU-min; the most was PBT with 400.0 GPU-min.");
+  assert.equal(d[1], "- Fewest GPU-minutes: ASHA used 88.5 GPU-min; the most was Manual grid with 354.0 GPU-min (PBT: no full-budget result).");
   assert.equal(d[2], "- Fastest to its best: ASHA in 22.4 min wall-clock on 8 GPU(s).");
   assert.equal(d[3], "- Cost ratio against the Manual grid (354.0 GPU-min = 1.00): ASHA 0.25, BOHB 0.50, PBT 1.13.");
   assert.equal(d[4], "- BOHB beat the manual grid's 9.3347 at cost ratio 0.50.");

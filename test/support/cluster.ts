@@ -304,7 +304,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         `Port ${sshPort}`, `ListenAddress 127.0.0.1`, `HostKey ${sshDir}/host_ed25519`, `PidFile ${sshDir}/sshd.pid`,
         `AuthorizedKeysFile ${sshDir}/authorized_keys`, `PasswordAuthentication no`, `KbdInteractiveAuthentication no`,
         `PermitRootLogin prohibit-password`, `UsePAM no`, `StrictModes no`, `Subsystem sftp internal-sftp`,
-        `SetEnv SLURM_CONF=${slurmConf} TL_CLUSTER_BASE=${base}`, `MaxStartups 100`, `MaxSessions 100`, `LogLevel ERROR`,
+        // SHLVL=1: bash then skips ~/.bashrc for ssh commands. This machine's root .bashrc runs
+        // `pyenv init` (seconds per command under load); a cluster account pays its own rc cost.
+        `SetEnv SLURM_CONF=${slurmConf} TL_CLUSTER_BASE=${base} SHLVL=1`, `MaxStartups 100`, `MaxSessions 100`, `LogLevel ERROR`,
         `ClientAliveInterval 0`,
       ].join("\n") + "\n",
     );

@@ -328,6 +328,7 @@ export class SlurmBackend implements Backend {
         const parsed = parseNewBytes(buf, rec.reader, { final: !!exit });
         for (const rep of parsed.reports) {
           if (rep.t <= rec.lastT) continue; // repeated by a requeued run
+          this.markRunning(rec, events, at);
           rec.lastT = rep.t;
           events.push({ type: "report", trialId: rec.id, report: rep, at });
         }
@@ -393,11 +394,20 @@ export class SlurmBackend implements Backend {
         sq === "NODE_FAIL" ? "node failure" : sq === "TIMEOUT" ? "time limit reached" : sq === "OUT_OF_MEMORY" ? "out of memory" : sq === "" ? "job no longer known to SLURM" : sq.toLowerCase();
       message = `${why}${code !== null ? `, exit code ${code}` : ""}${signal ? ` (${signal})` : ""}${exit.tail ? `\n--- tail of output ---\n${exit.tail.trimEnd().split("\n").slice(-20).join("\n")}` : ""}`;
     }
+    // it ran and ended between two polls: say so before the end
+    if (!rec.everRan && code !== null) this.markRunning(rec, events, at);
     rec.done = true;
     rec.state = state;
     events.push({ type: "state", trialId: rec.id, state, at, exitCode: code, signal, message, jobId: rec.jobKey ?? undefined });
     if (this.spec.accounting === "sacct") rec.acctPending = true;
     else events.push({ type: "accounting", trialId: rec.id, ...fromJobTimes(rec.lastJob, rec.gpus) });
+  }
+
+  private markRunning(rec: TrialRec, events: BackendEvent[], at: number): void {
+    if (rec.state === "running") return;
+    rec.everRan = true;
+    rec.state = "running";
+    events.push({ type: "state", trialId: rec.id, state: "running", at, jobId: rec.jobKey ?? undefined });
   }
 
   /** Trials whose job has not ended, with what adopt() needs after a restart. */

@@ -48,7 +48,7 @@ export class LocalTransport implements Transport {
     this.stats.commands++;
     this.stats.bytesSent += Buffer.byteLength(script);
     return new Promise((resolve, reject) => {
-      const p = spawn("bash", ["-s"], { env: { ...process.env, ...this.env }, stdio: ["pipe", "pipe", "pipe"] });
+      const p = spawn("/bin/bash", ["-s"], { env: { ...process.env, ...this.env }, stdio: ["pipe", "pipe", "pipe"] });
       const out: Buffer[] = [];
       let err = "";
       let timer: NodeJS.Timeout | undefined;
@@ -179,7 +179,7 @@ export class SshTransport implements Transport {
         : undefined;
       try {
         // a non-pty channel: the script arrives on stdin and bash exits at its end
-        c.exec(this.opts.shell ?? "bash -l -s", { pty: false }, (err, stream) => {
+        c.exec(this.opts.shell ?? "bash -s", { pty: false }, (err, stream) => {
           if (err) {
             if (timer) clearTimeout(timer);
             return reject(new Disconnected(err.message));

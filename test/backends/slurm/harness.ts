@@ -68,6 +68,9 @@ export function fakeLaunch(id: string, o: LaunchOverrides & { stepS?: number } =
 }
 
 export function slurmContractHarness(getCluster: () => Promise<Cluster>, via: "ssh" | "local"): () => Promise<ContractHarness> {
+  // each SSH command costs ~0.15 s idle and ~1 s on a loaded 2-core box: slower steps keep the
+  // phases (first report -> pause) inside one trial's lifetime
+  const stepS = via === "ssh" ? 0.6 : 0.3;
   return async () => {
     const c = await getCluster();
     const spec = via === "ssh" ? sshSpec(c) : localSpec(c);
@@ -82,12 +85,12 @@ export function slurmContractHarness(getCluster: () => Promise<Cluster>, via: "s
     return {
       backend,
       maxConcurrent: 2,
-      stepMs: 300,
+      stepMs: stepS * 1000,
       pollMs: 100,
-      timeoutMs: 40_000,
+      timeoutMs: 60_000,
       crashMarker: "RuntimeError: fake crash",
       features: { crashExitCode: true },
-      launch: (id, o = {}) => fakeLaunch(id, o),
+      launch: (id, o = {}) => fakeLaunch(id, { ...o, stepS }),
       reopen: make,
       cleanup: async () => {
         await c.exec("scancel -u root 2>/dev/null; true").catch(() => undefined);

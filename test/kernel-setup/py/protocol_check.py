@@ -113,6 +113,21 @@ def checks(d):
            and "typescript" in json.dumps(li["codemirror_mode"]) and c["protocol_version"] == "5.3"
            and c["implementation"] == "tunelab", c)
 
+    yield "kernel_info_on_control"
+    m = kc.session.msg("kernel_info_request", {})
+    kc.control_channel.send(m)
+    rep = None
+    end = time.time() + 20
+    while rep is None and time.time() < end:
+        try:
+            x = kc.get_control_msg(timeout=1)
+            if x["parent_header"].get("msg_id") == m["header"]["msg_id"]:
+                rep = x
+        except Exception:
+            pass
+    report("kernel_info_on_control", rep is not None and rep["msg_type"] == "kernel_info_reply"
+           and rep["content"]["language_info"]["name"] == "typescript", rep and rep["msg_type"])
+
     yield "execute_result"
     msg_id, reply, msgs = d.execute("1+2")
     t = types(msgs)
@@ -239,6 +254,17 @@ B.comms.registerTarget("echo", (comm: any, open: any) => {
     report("comm_close_from_frontend", result_text(msgs) == "'" + json.dumps([[{"hello": 1}, {"closed": {"bye": True}}], True], separators=(",", ":")) + "'",
            result_text(msgs))
 
+    yield "comm_while_cell_runs"
+    mid = kc.execute(BRIDGE + '\nconst woke = await new Promise((resolve) => B.comms.registerTarget("wake", (c: any) => c.onMsg((m: any) => resolve(m.data.v))));\n"woke " + woke')
+    time.sleep(1.0)
+    wake_id = uuid.uuid4().hex
+    d.send_shell("comm_open", {"comm_id": wake_id, "target_name": "wake", "data": {}})
+    d.send_shell("comm_msg", {"comm_id": wake_id, "data": {"v": 5}})
+    r = d.wait_shell(mid, 20)
+    d.wait_idle(mid)
+    report("comm_while_cell_runs", r is not None and r["content"]["status"] == "ok" and result_text(d.for_parent(mid)) == "'woke 5'",
+           r and r["content"])
+
     yield "comm_unknown_target"
     bad_id = uuid.uuid4().hex
     mid = d.send_shell("comm_open", {"comm_id": bad_id, "target_name": "no.such.target", "data": {}})
@@ -261,10 +287,12 @@ B.comms.registerTarget("echo", (comm: any, open: any) => {
 
     yield "interrupt_blocking"
     mid = kc.execute("while (true) {}")
-    time.sleep(1.5)
+    time.sleep(3.5)
+    beating = kc.hb_channel.is_beating()
     km.interrupt_kernel()
     r = d.wait_shell(mid, 20)
     _, r2, msgs2 = d.execute("40 + 2")
+    report("heartbeat_while_blocked", beating, beating)
     report("interrupt_blocking", r is not None and r["content"]["status"] == "error" and r["content"]["ename"] == "Interrupted"
            and result_text(msgs2) == "42", r and r["content"])
 
@@ -335,8 +363,14 @@ B.comms.registerTarget("echo", (comm: any, open: any) => {
         _, r, msgs = d.execute('import { Rng } from "tunelab/dist/src/space/rng";\nconst rr = new Rng(7);\ntypeof rr.next()')
         code = 'import { Rng } from "tunelab/dist/src/space/rng";\nnew Rng(1).un'
         rc = d.wait_shell(kc.complete(code, len(code)))
+        _, r2, msgs2 = d.execute('import { display } from "tunelab/dist/widgets/display";\nconst h = display({ "text/html": "<p>lib</p>", "text/plain": "lib" });\nh.update({ "text/plain": "lib2" });')
+        dd = [m for m in msgs2 if m["msg_type"] == "display_data"]
+        ud = [m for m in msgs2 if m["msg_type"] == "update_display_data"]
         report("library_import", result_text(msgs) == "'number'" and "uniform" in rc["content"]["matches"],
                {"result": result_text(msgs), "reply": r["content"], "matches": rc["content"]["matches"][:10]})
+        report("library_display_helper", dd and dd[0]["content"]["data"]["text/html"] == "<p>lib</p>" and ud
+               and ud[0]["content"]["transient"]["display_id"] == dd[0]["content"]["transient"]["display_id"],
+               {"types": types(msgs2), "reply": r2["content"]})
     else:
         report("library_import", False, "node_modules/tunelab missing")
 
@@ -348,6 +382,8 @@ B.comms.registerTarget("echo", (comm: any, open: any) => {
     report("restart", r["content"]["execution_count"] == 1 and result_text(msgs) == "'undefined'", r["content"])
 
     yield "shutdown"
+    marker = LOG + ".shutdown-hook"
+    d.execute(BRIDGE + f'\nB.onShutdown(async () => {{ await new Promise((r) => setTimeout(r, 100)); require("fs").writeFileSync({json.dumps(marker)}, "bye"); }});')
     proc = km.provisioner.process if getattr(km, "provisioner", None) else km.kernel
     msg_id = kc.shutdown(restart=False)
     rep = None
@@ -366,6 +402,7 @@ B.comms.registerTarget("echo", (comm: any, open: any) => {
             break
         time.sleep(0.1)
     report("shutdown", rep is not None and rep["msg_type"] == "shutdown_reply" and code == 0, {"reply": rep and rep["content"], "exit": code})
+    report("shutdown_hooks", os.path.exists(marker), marker)
 
 
 def main():

@@ -1,0 +1,150 @@
+/**
+ * The workshop's comparison for real on one GPU (issue 8): the manual grid,
+ * ASHA, PBT and BOHB with the workshop's scheduler settings and with
+ * tunelab's defaults, each through the driver and the LOCAL backend, the
+ * bundled trainer's HuggingFace path (random-init `tiny-bloom`, BLOOM
+ * architecture) and several trials sharing the GPU.
+ *
+ * Run on a GPU machine from the repository root:
+ *   node --import tsx bench/gpu-workshop.ts [--out data/results/gpu] [--only grid,asha-workshop,...]
+ * (on the device machine, where there is no npm, an esbuild bundle of this
+ * file runs with a carried Node binary; see bench/gpu-device.sh).
+ *
+ * Writes, per experiment, <out>/<name>/{summary.json,journal.jsonl,
+ * experiment.json,pbt_*.txt}, then <out>/results.json (comparison rows) and
+ * data/curves/gpu-tiny-bloom*.csv (recorded curves, design.md §4).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { experiment } from "../src/experiment";
+import type { ExperimentInput } from "../src/config/types";
+import type { ComparisonRow, Summary } from "../src/experiment/results";
+
+const argv = process.argv.slice(2);
+function arg(name: string, dflt: string): string {
+  const i = argv.indexOf(name);
+  return i >= 0 && argv[i + 1] ? argv[i + 1] : dflt;
+}
+const OUT = path.resolve(arg("--out", "data/results/gpu"));
+const ONLY = arg("--only", "").split(",").filter(Boolean);
+const PY = arg("--python", "python3");
+const SLOTS = Number(arg("--slots", "4"));
+/** --cpu: a smoke run of this script without a GPU (e.g. --model small). */
+const GPU = !argv.includes("--cpu");
+const EPOCHS = 5;
+const MODEL = arg("--model", "tiny-bloom");
+const OPTIONS: Record<string, number | string | boolean> = MODEL === "tiny-bloom" ? { train_examples: 1000, eval_examples: 100, max_length: 256 } : JSON.parse(arg("--options", "{}"));
+
+/** The workshop's ranges (workshop.md §2), named as the trainer reads them. */
+const RANDOM_SPACE = {
+  lr: { loguniform: [5e-6, 2e-4] as [number, number] },
+  batch_size: { choice: [1, 2] },
+  weight_decay: { choice: [0, 0.01] },
+};
+const GRID_SPACE = {
+  lr: { grid: [1e-5, 2e-4, 5e-6] },
+  batch_size: { grid: [1, 2] },
+  weight_decay: { grid: [0, 0.01] },
+};
+
+function base(name: string): Omit<ExperimentInput, "space"> {
+  return {
+    name,
+    metric: "eval_loss",
+    mode: "min",
+    seed: 42,
+    samples: 12,
+    maxConcurrent: SLOTS,
+    trainer: {
+      command: [PY, "src/trainer/train.py"],
+      model: MODEL,
+      epochs: EPOCHS,
+      gpusPerTrial: GPU ? 1 : 0,
+      // tiny-bloom: 1,000 training / 100 eval examples as the workshop; 256 tokens keeps an epoch at seconds
+      options: OPTIONS,
+      env: {},
+    },
+    backend: (GPU ? { kind: "local", gpus: [0], slotsPerGpu: SLOTS } : { kind: "local", gpus: [] }) as ExperimentInput["backend"],
+    runDir: path.join(OUT, name),
+  };
+}
+
+const RUNS: Array<{ label: string; input: ExperimentInput }> = [
+  { label: "Manual grid (12 configs)", input: { ...base("grid"), space: GRID_SPACE, method: { kind: "grid" } } },
+  { label: "ASHA (workshop: g=1, η=2, R=5)", input: { ...base("asha-workshop"), space: RANDOM_SPACE, method: { kind: "asha", gracePeriod: 1, reductionFactor: 2, maxT: EPOCHS } } },
+  { label: "ASHA (tunelab defaults: η=4)", input: { ...base("asha-default"), space: RANDOM_SPACE, method: { kind: "asha" } } },
+  { label: "BOHB (workshop: η=4, R=5)", input: { ...base("bohb-workshop"), space: RANDOM_SPACE, method: { kind: "bohb", reductionFactor: 4, maxT: EPOCHS } } },
+  { label: "BOHB (tunelab defaults: η=3)", input: { ...base("bohb-default"), space: RANDOM_SPACE, method: { kind: "bohb" } } },
+  { label: "PBT (workshop: interval 2)", input: { ...base("pbt-workshop"), space: RANDOM_SPACE, method: { kind: "pbt", perturbationInterval: 2 } } },
+  { label: "PBT (tunelab defaults: interval 1)", input: { ...base("pbt-default"), space: RANDOM_SPACE, method: { kind: "pbt" } } },
+];
+
+interface Outcome { name: string; label: string; row: ComparisonRow; summary: Summary; wall_s: number }
+
+function curvesCsv(runDirs: string[]): string {
+  const header = ["lr", "batch_size", "weight_decay", "t", "eval_loss", "time_s", "trial"];
+  const lines = [header.join(",")];
+  for (const dir of runDirs) {
+    const jf = path.join(dir, "journal.jsonl");
+    if (!fs.existsSync(jf)) continue;
+    const configs = new Map<string, Record<string, unknown>>();
+    const lastTotal = new Map<string, number>();
+    for (const line of fs.readFileSync(jf, "utf8").split("\n")) {
+      if (!line.trim()) continue;
+      let e: any;
+      try { e = JSON.parse(line); } catch { continue; }
+      if (e.type === "trial_added") configs.set(e.trialId, e.config);
+      if (e.type === "exploit") configs.set(e.trialId, e.config);
+      if (e.type === "report" && !e.report.preempted && typeof e.report.eval_loss === "number") {
+        const c = configs.get(e.trialId) ?? {};
+        const prev = lastTotal.get(e.trialId) ?? 0;
+        const step = Math.max(0, Number(e.report.time_total_s) - prev);
+        lastTotal.set(e.trialId, Number(e.report.time_total_s));
+        // PBT trials change config mid-run; only whole-run curves make a clean table
+        if (dir.includes("pbt")) continue;
+        lines.push([c.lr, c.batch_size, c.weight_decay, e.report.t, e.report.eval_loss, step.toFixed(3), `${path.basename(dir)}/${e.trialId}`].join(","));
+      }
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+function save(prev: any, outcomes: Outcome[]): void {
+  const merged = new Map<string, unknown>();
+  for (const o of prev.runs ?? []) merged.set(o.name, o);
+  for (const o of outcomes) merged.set(o.name, { name: o.name, label: o.label, row: o.row, wall_s: o.wall_s, best: o.summary.best, best_any: o.summary.best_any, gpu_seconds: o.summary.gpu_seconds, states: o.summary.states });
+  const order = RUNS.map((r) => r.input.name);
+  const runs = [...merged.values()].sort((a: any, b: any) => order.indexOf(a.name) - order.indexOf(b.name));
+  fs.writeFileSync(path.join(OUT, "results.json"), JSON.stringify({ date: new Date().toISOString(), slotsPerGpu: SLOTS, runs }, null, 1) + "\n");
+  const dirs = RUNS.map((r) => path.join(OUT, r.input.name));
+  const curvesDir = path.resolve("data/curves");
+  fs.mkdirSync(curvesDir, { recursive: true });
+  fs.writeFileSync(path.join(curvesDir, "gpu-tiny-bloom-all.csv"), curvesCsv(dirs));
+  fs.writeFileSync(path.join(curvesDir, "gpu-tiny-bloom-grid.csv"), curvesCsv([path.join(OUT, "grid")]));
+}
+
+async function main(): Promise<void> {
+  fs.mkdirSync(OUT, { recursive: true });
+  const outcomes: Outcome[] = [];
+  const prev = fs.existsSync(path.join(OUT, "results.json")) ? JSON.parse(fs.readFileSync(path.join(OUT, "results.json"), "utf8")) : { runs: [] };
+  for (const r of RUNS) {
+    if (ONLY.length && !ONLY.includes(r.input.name)) continue;
+    const t0 = Date.now();
+    process.stderr.write(`[gpu-workshop] ${r.input.name}: ${r.label}\n`);
+    const exp = experiment(r.input, { overwrite: true, pollMs: 500 });
+    exp.subscribe((e) => {
+      if (e.type === "trial_state" && (e.state === "failed")) process.stderr.write(`  ${e.trialId} failed: ${(e.message ?? "").slice(-400)}\n`);
+      if (e.type === "decision" && e.action === "stop") process.stderr.write(`  ${e.trialId} stop at t=${e.t} (${e.reason ?? ""})\n`);
+    });
+    const summary = await exp.run();
+    const row = exp.summaryRow();
+    row.method = r.label;
+    const wall_s = (Date.now() - t0) / 1000;
+    process.stderr.write(`  best ${JSON.stringify(summary.best)} gpu_s ${summary.gpu_seconds.toFixed(0)} wall ${wall_s.toFixed(0)} s\n`);
+    outcomes.push({ name: r.input.name, label: r.label, row, summary, wall_s });
+    save(prev, outcomes);
+  }
+  process.stderr.write(`[gpu-workshop] wrote ${path.join(OUT, "results.json")}\n`);
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

@@ -1,0 +1,130 @@
+#!/usr/bin/python3
+"""Optuna 3.1 (TPE + SuccessiveHalving / Hyperband pruner) on recorded curves,
+for bench/schedulers.ts: the same virtual-clock rules as tunelab's simulator
+(4 slots, each step takes the recorded seconds, a pruned trial frees its slot,
+nearest recorded configuration, lr-like columns in log space), driven with
+Optuna's ask/tell interface so 4 trials run interleaved.
+
+stdin: {"maxT", "keys", "logKeys", "seeds", "samples", "rows": [{"config", "values", "seconds"}]}
+stdout: {"rows": [[label, [metrics per seed]]], "note": str}
+"""
+import heapq
+import json
+import math
+import sys
+
+import optuna
+
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+
+def main() -> None:
+    spec = json.load(sys.stdin)
+    rows, keys, log_keys, max_t = spec["rows"], spec["keys"], set(spec["logKeys"]), spec["maxT"]
+    finals = [r["values"][max_t - 1] for r in rows if r["values"][max_t - 1] is not None]
+    grid_best = min(finals)
+    grid_gpu_min = sum(sum(r["seconds"]) for r in rows) / 60
+    budget_min = grid_gpu_min / 4
+
+    def nearest(c):
+        best, bd = None, math.inf
+        for r in rows:
+            d = 0.0
+            for k in keys:
+                a, b = c[k], r["config"][k]
+                if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+                    d += abs(math.log(a) - math.log(b)) if k in log_keys else abs(a - b)
+                elif a != b:
+                    d += 1e6
+            if d < bd:
+                best, bd = r, d
+        return best
+
+    choices = {k: sorted({r["config"][k] for r in rows}) for k in keys}
+
+    def suggest(trial):
+        c = {}
+        for k in keys:
+            if k in log_keys:
+                c[k] = trial.suggest_float(k, min(choices[k]), max(choices[k]), log=True)
+            else:
+                c[k] = trial.suggest_categorical(k, choices[k])
+        return c
+
+    def run(pruner, seed):
+        study = optuna.create_study(direction="minimize", pruner=pruner, sampler=optuna.samplers.TPESampler(seed=seed))
+        clock, gpu_done, started, events, seq = 0.0, 0.0, 0, [], 0
+        running = {}  # number -> (trial, row, t, seg_start)
+        final_reports = []
+
+        def gpu_now():
+            return gpu_done + sum(clock - v[3] for v in running.values())
+
+        def start():
+            nonlocal started, seq
+            tr = study.ask()
+            row = nearest(suggest(tr))
+            running[tr.number] = (tr, row, 0, clock)
+            heapq.heappush(events, (clock + row["seconds"][0], seq, tr.number))
+            seq += 1
+            started += 1
+
+        while True:
+            while len(running) < 4 and started < spec["samples"]:
+                start()
+            if not events:
+                break
+            clock, _, num = heapq.heappop(events)
+            tr, row, t, seg = running[num]
+            t += 1
+            v = row["values"][t - 1]
+            value = math.nan if v is None else v
+            tr.report(value, t)
+            gpu = gpu_now()
+            if t >= max_t and not math.isnan(value):
+                final_reports.append((gpu, clock, value))
+            done = None
+            if tr.should_prune():
+                done = ("pruned", None)
+            elif t >= max_t:
+                done = ("complete", value)
+            if done:
+                gpu_done += clock - seg
+                del running[num]
+                if done[0] == "pruned":
+                    study.tell(tr, state=optuna.trial.TrialState.PRUNED)
+                elif math.isnan(value):
+                    study.tell(tr, state=optuna.trial.TrialState.FAIL)
+                else:
+                    study.tell(tr, value)
+            else:
+                running[num] = (tr, row, t, seg)
+                heapq.heappush(events, (clock + row["seconds"][t], seq, num))
+                seq += 1
+        final_reports.sort()
+        hit = next((g for g, _, v in final_reports if v <= grid_best * 1.01), None)
+        in_budget = [v for g, _, v in final_reports if g / 60 <= budget_min]
+        best = min((v for _, _, v in final_reports), default=math.inf)
+        first_best = min((c for _, c, v in final_reports if v == best), default=math.nan)
+        return {
+            "toWithin1": None if hit is None else hit / 60,
+            "regretAtB": (min(in_budget) if in_budget else math.inf) - grid_best,
+            "wallToBest": first_best / 60,
+            "bestFinal": best,
+            "gpuMin": gpu_done / 60,
+            "wallMin": clock / 60,
+        }
+
+    out = []
+    for label, make in [
+        ("Optuna TPE + SuccessiveHalvingPruner (min_resource=1, η=2)", lambda: optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=2)),
+        ("Optuna TPE + HyperbandPruner (min 1, max max_t, η=2)", lambda: optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_t, reduction_factor=2)),
+    ]:
+        out.append([label, [run(make(), s) for s in spec["seeds"]]])
+    note = ("optuna %s, TPESampler(seed) with its defaults (10 random startup trials), ask/tell on the same virtual clock "
+            "(4 slots, recorded step times, nearest recorded configuration); pruned trials are told PRUNED." % optuna.__version__)
+    json.dump({"rows": out, "note": note}, sys.stdout, allow_nan=True)
+
+
+if __name__ == "__main__":
+    main()

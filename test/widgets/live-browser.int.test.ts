@@ -1,0 +1,159 @@
+/**
+ * Live widgets against real parts: Debian's notebook server (started here)
+ * runs the tunelab kernel; headless Chromium loads a page bundled from
+ * @jupyterlab/services + an ipywidgets 8 manager (same origin, served by the
+ * notebook server's /files/), runs the streaming cells, and checks that the
+ * plot keeps updating after its cell returned, that a stop click reaches the
+ * kernel, that a second page (reload) rebuilds the plot from the kernel
+ * (update_states) and keeps streaming; and that Debian's classic Notebook 6
+ * UI shows the SVG fallback updating live.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { jupyterSandbox, type JupyterSandbox } from "../kernel-setup/helpers";
+import { ensureWidgetsBuilt, expectedPoints, streamNotebook, ROOT } from "./notebook-fixture";
+import { ARTIFACTS, bundlePage, launchChromium, offline, pageHtml, serve, type Served } from "./browser/harness";
+import { copyInto, startNotebookServer, type NotebookServer } from "./browser/notebook-server";
+
+const TRIALS = 32;
+const EPOCHS = 30;
+let sandbox: JupyterSandbox;
+let server: NotebookServer;
+let chrome: Awaited<ReturnType<typeof launchChromium>>;
+let pageUrl: string;
+
+let pageServer: Served;
+
+before(async () => {
+  ensureWidgetsBuilt();
+  sandbox = jupyterSandbox();
+  const nbdir = path.join(sandbox.dir, "nbdir");
+  fs.mkdirSync(nbdir);
+  const built = await bundlePage(path.join(__dirname, "browser", "live-page.ts"), path.join(sandbox.dir, "build"));
+  pageServer = await serve({
+    "/": { body: pageHtml("live widgets", built.css !== null), type: "text/html" },
+    "/page.js": { file: built.js, type: "text/javascript" },
+    ...(built.css ? { "/page.css": { file: built.css, type: "text/css" } } : {}),
+    "/anywidget.js": { file: path.join(ROOT, "node_modules/anywidget/dist/index.js"), type: "text/javascript" },
+  });
+  fs.writeFileSync(path.join(nbdir, "stream.ipynb"), JSON.stringify(streamNotebook({ trials: TRIALS, epochs: EPOCHS, epochMs: 300, awaitEnd: false, svgEveryMs: 1000 })));
+  server = await startNotebookServer(sandbox.env, nbdir, [`--NotebookApp.allow_origin=${pageServer.url}`]);
+  chrome = await launchChromium();
+  pageUrl = `${pageServer.url}/?server=${encodeURIComponent(server.url)}&token=${server.token}`;
+});
+
+after(async () => {
+  await chrome?.close();
+  await server?.stop();
+  await pageServer?.close();
+  sandbox?.cleanup();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function points(tab: any): Promise<number> {
+  return tab.evaluate(`Number(document.querySelector(".tunelab-liveplot")?.dataset.points ?? -1)`);
+}
+
+test("live page: the plot keeps updating after its cell returned; a stop click reaches the kernel; a reloaded page restores and keeps streaming", async () => {
+  const tab = await chrome.browser.newPage();
+  await tab.setViewport({ width: 1000, height: 1400 });
+  const blocked = await offline(tab, [server.url, pageServer.url]);
+  tab.on("pageerror", (e: any) => console.error("[page]", String(e).slice(0, 300)));
+  tab.on("console", (m: any) => m.type() === "error" && console.error("[page console]", m.text().slice(0, 300)));
+  tab.on("requestfailed", (r: any) => console.error("[page request failed]", r.url().slice(0, 200)));
+  await tab.goto(pageUrl, { waitUntil: "load" });
+  await tab.waitForFunction("window.__ready === true", { timeout: 30_000 });
+  const kernelId: string = await tab.evaluate("window.tunelab.start()");
+  const nb = streamNotebook({ trials: TRIALS, epochs: EPOCHS, epochMs: 300, awaitEnd: false, svgEveryMs: 1000 }) as any;
+  const setup = await tab.evaluate((code: string) => (window as any).tunelab.run(code), nb.cells[0].source);
+  assert.equal(setup.status, "ok", JSON.stringify(setup));
+  const started = await tab.evaluate((code: string) => (window as any).tunelab.run(code), nb.cells[1].source);
+  assert.equal(started.status, "ok", JSON.stringify(started));
+  assert.equal(started.views.length, 1, "one widget view displayed");
+  const modelId = started.views[0];
+
+  // the cell has returned; the plot must keep growing
+  await tab.waitForSelector(".tunelab-liveplot svg .role-mark", { timeout: 30_000 });
+  const samples: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    samples.push(await points(tab));
+    await sleep(500);
+  }
+  assert.ok(samples[samples.length - 1] > samples[0] && new Set(samples).size >= 3, `points over time: ${samples}`);
+
+  // stop trial_001 from its row's button
+  const button = await tab.waitForFunction(
+    `(() => { const row = document.querySelector('.tunelab-trial[data-trial="trial_001"]'); const box = row && row.closest(".widget-hbox"); return box && box.querySelector("button"); })()`,
+    { timeout: 10_000 },
+  );
+  await button.asElement().click();
+  await tab.waitForSelector('.tunelab-trial[data-trial="trial_001"][data-state="stopped"]', { timeout: 10_000 });
+  const actions = await tab.evaluate((code: string) => (window as any).tunelab.run(code), `src.actions.join(",")`);
+  assert.deepEqual(actions.text, ["'stop trial_001'"], "the kernel-side source saw stopTrial");
+
+  // a second page attaches mid-stream (what a reload does): state comes from update_states
+  const tab2 = await chrome.browser.newPage();
+  await tab2.setViewport({ width: 1000, height: 900 });
+  await offline(tab2, [server.url, pageServer.url]);
+  await tab2.goto(pageUrl, { waitUntil: "load" });
+  await tab2.waitForFunction("window.__ready === true", { timeout: 30_000 });
+  await tab2.evaluate((id: string, m: string) => (window as any).tunelab.attach(id, m), kernelId, modelId);
+  await tab2.waitForSelector(".tunelab-liveplot svg .role-mark", { timeout: 30_000 });
+  const restored = await points(tab2);
+  assert.ok(restored > 0, `restored ${restored} points`);
+
+  // both pages end with every point (trial_001 cut short by the click)
+  await tab.waitForFunction(`document.querySelector(".tunelab-gpu")?.textContent.includes("finished")`, { timeout: 60_000 });
+  const final = await tab.evaluate((code: string) => (window as any).tunelab.run(code), `String(view.plot.pointCount)`);
+  const kernelPoints = Number(String(final.text[0]).replace(/'/g, ""));
+  assert.ok(kernelPoints < expectedPoints(TRIALS, EPOCHS), "the stopped trial reported fewer epochs");
+  await tab.waitForFunction(`Number(document.querySelector(".tunelab-liveplot").dataset.points) === ${kernelPoints}`, { timeout: 15_000 });
+  await tab2.waitForFunction(`Number(document.querySelector(".tunelab-liveplot").dataset.points) === ${kernelPoints}`, { timeout: 15_000 });
+  assert.ok(kernelPoints > restored, "the reloaded page kept receiving points after it attached");
+  const lines = await tab.evaluate(`document.querySelectorAll('.tunelab-liveplot path[aria-roledescription="line mark"]').length`);
+  assert.equal(lines, TRIALS + 1);
+  const stats = await tab.evaluate("window.__tunelabLivePlot");
+  assert.ok(stats.updates >= 5, `incremental updates applied: ${JSON.stringify(stats)}`);
+  assert.deepEqual(await tab.evaluate("window.__errors"), []);
+  assert.deepEqual(blocked, []);
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await tab.screenshot({ path: path.join(ARTIFACTS, "widgets-live.png"), fullPage: true });
+  await tab2.screenshot({ path: path.join(ARTIFACTS, "widgets-live-reloaded.png") });
+  await tab.evaluate("window.tunelab.shutdown()");
+  await tab2.close();
+  await tab.close();
+});
+
+test("classic Notebook 6 UI shows the SVG fallback updating live, then the final picture", async () => {
+  const tab = await chrome.browser.newPage();
+  await tab.setViewport({ width: 1100, height: 1400 });
+  await offline(tab, server.url);
+  await tab.goto(`${server.url}/notebooks/stream.ipynb?token=${server.token}`, { waitUntil: "load" });
+  await tab.waitForFunction("window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel && Jupyter.notebook.kernel.is_connected()", { timeout: 60_000 });
+  await tab.evaluate("Jupyter.notebook.execute_all_cells()");
+  const seen: number[] = [];
+  const deadline = Date.now() + 60_000;
+  let state = "";
+  while (Date.now() < deadline) {
+    const cur = await tab.evaluate(`(() => { const e = document.querySelector(".output_area .tunelab-experiment"); return e ? [Number(e.dataset.points), e.dataset.state] : null; })()`);
+    if (cur) {
+      if (seen[seen.length - 1] !== cur[0]) seen.push(cur[0]);
+      state = cur[1];
+      if (state === "finished") break;
+    }
+    await sleep(300);
+  }
+  assert.equal(state, "finished", `fallback states seen: ${seen}`);
+  const mid = seen.filter((n) => n > 0 && n < expectedPoints(TRIALS, EPOCHS));
+  assert.ok(mid.length >= 2, `the SVG fallback was replaced while streaming: ${seen}`);
+  assert.equal(seen[seen.length - 1], expectedPoints(TRIALS, EPOCHS));
+  const lines = await tab.evaluate(`document.querySelectorAll('.output_area .tunelab-experiment svg path[aria-roledescription="line mark"]').length`);
+  assert.equal(lines, TRIALS + 1);
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await tab.screenshot({ path: path.join(ARTIFACTS, "widgets-notebook6-fallback.png") });
+  await tab.evaluate("Jupyter.notebook.kernel.kill()");
+  await tab.close();
+});
