@@ -93,12 +93,18 @@ Everything else still works without widgets: live plots fall back to pictures th
 
 With a SLURM backend in the settings, the next cell runs \`tunelab cluster check\`: can we log in, submit a job, and see GPUs. With the local backend there is nothing to check.`),
   code(`if (settings.backend.kind === "slurm") {
+  // \`tunelab cluster check FILE\` with the backend settings of this notebook
   const { execFileSync } = require("child_process");
-  const cli = require("path").join(require("path").dirname(require.resolve("tunelab/package.json")), "bin", "tunelab.js");
+  const fs = require("fs"), os = require("os"), path = require("path");
+  const cli = path.join(path.dirname(require.resolve("tunelab/package.json")), "bin", "tunelab.js");
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tunelab-check-")), "backend.json");
+  fs.writeFileSync(file, JSON.stringify(settings.backend));
   try {
-    console.log(execFileSync(process.execPath, [cli, "cluster", "check", "--backend", JSON.stringify(settings.backend)], { encoding: "utf8" }));
+    console.log(execFileSync(process.execPath, [cli, "cluster", "check", file], { encoding: "utf8" }));
   } catch (e: any) {
     console.log(\`cluster check failed:\\n\${e.stdout ?? ""}\${e.stderr ?? e.message}\`);
+  } finally {
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
   }
 } else {
   const os = require("os");

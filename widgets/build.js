@@ -1,18 +1,44 @@
 #!/usr/bin/env node
 // Bundles the widgets' browser modules (widgets/frontend/*.js|ts) into
 // widgets/frontend/dist/<name>.esm.js with esbuild: ES modules with every
-// dependency (vega, vega-lite, vega-embed) inlined, so the text can travel in
-// an anywidget `_esm` trait and load from a Blob URL with no network.
+// dependency inlined, so the text can travel in an anywidget `_esm` trait and
+// load from a Blob URL with no network. The heavy vega part
+// (frontend/lib/vega-lib.js) is bundled first and embedded as a string
+// (import "tunelab:vega-lib-source"), imported lazily on first render.
 // Runs offline; called by `npm run build` after tsc.
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
 
+const dir = path.join(__dirname, "frontend");
+const out = path.join(dir, "dist");
+
+async function bundleToString(esbuild, entry) {
+  const res = await esbuild.build({
+    entryPoints: [entry],
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2020",
+    minify: true,
+    legalComments: "none",
+    write: false,
+    logLevel: "warning",
+  });
+  return res.outputFiles[0].text;
+}
+
 async function main() {
   const esbuild = require("esbuild");
-  const dir = path.join(__dirname, "frontend");
-  const out = path.join(dir, "dist");
   fs.mkdirSync(out, { recursive: true });
+  const vegaLib = await bundleToString(esbuild, path.join(dir, "lib", "vega-lib.js"));
+  const virtual = {
+    name: "tunelab-virtual",
+    setup(build) {
+      build.onResolve({ filter: /^tunelab:vega-lib-source$/ }, (a) => ({ path: a.path, namespace: "tunelab" }));
+      build.onLoad({ filter: /.*/, namespace: "tunelab" }, () => ({ contents: `export default ${JSON.stringify(vegaLib)};`, loader: "js" }));
+    },
+  };
   const entries = fs.readdirSync(dir).filter((f) => /\.(js|ts)$/.test(f) && !f.endsWith(".d.ts"));
   for (const f of entries) {
     const name = f.replace(/\.(js|ts)$/, "");
@@ -26,6 +52,7 @@ async function main() {
       minify: true,
       legalComments: "none",
       outfile,
+      plugins: [virtual],
       logLevel: "warning",
     });
     console.log(`widgets/build.js: ${path.relative(process.cwd(), outfile)} ${(fs.statSync(outfile).size / 1024).toFixed(0)} KiB`);

@@ -1,42 +1,37 @@
 /**
  * The browser module text for anywidget's `_esm` trait. `npm run build`
  * (widgets/build.js) writes widgets/frontend/dist/<name>.esm.js; when that
- * file is missing (tests run from source without a build) it is bundled on
- * the fly with esbuild if installed. Cached per process.
+ * file is missing (tests run from source without a build) build.js is run
+ * once here if esbuild is installed. Cached per process.
  */
+import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 
 const cache = new Map<string, string>();
 
-function candidates(name: string): { dist: string[]; source: string[] } {
-  // __dirname is widgets/ (tsx, from source) or dist/widgets/ (compiled)
-  const roots = [path.resolve(__dirname), path.resolve(__dirname, "../../widgets")];
-  return {
-    dist: roots.map((r) => path.join(r, "frontend", "dist", `${name}.esm.js`)),
-    source: roots.flatMap((r) => [path.join(r, "frontend", `${name}.js`), path.join(r, "frontend", `${name}.ts`)]),
-  };
+/** widgets/ (tsx, from source) or dist/widgets/ (compiled) → the source widgets/ dir. */
+function widgetsDirs(): string[] {
+  return [path.resolve(__dirname), path.resolve(__dirname, "../../widgets")];
 }
 
 export function loadEsm(name: string): string {
   const hit = cache.get(name);
   if (hit) return hit;
-  const { dist, source } = candidates(name);
-  let text: string | undefined;
-  const built = dist.find((p) => existsSync(p));
-  if (built) text = readFileSync(built, "utf8");
-  else {
-    const src = source.find((p) => existsSync(p));
-    if (!src) throw new Error(`widget front-end module "${name}" not found; run npm run build`);
-    let esbuild: any;
+  const find = () => widgetsDirs().map((d) => path.join(d, "frontend", "dist", `${name}.esm.js`)).find((p) => existsSync(p));
+  let file = find();
+  if (!file) {
+    const build = widgetsDirs().map((d) => path.join(d, "build.js")).find((p) => existsSync(p));
+    if (!build) throw new Error(`widget front-end module "${name}" not found; run npm run build`);
     try {
-      esbuild = require("esbuild");
-    } catch {
-      throw new Error(`widgets/frontend/dist/${name}.esm.js is missing and esbuild is not installed; run npm run build`);
+      execFileSync(process.execPath, [build], { stdio: "ignore" });
+    } catch (e) {
+      throw new Error(`widgets/frontend/dist/${name}.esm.js is missing and ${build} failed (${String(e)}); run npm run build`);
     }
-    const res = esbuild.buildSync({ entryPoints: [src], bundle: true, format: "esm", platform: "browser", target: "es2020", minify: true, legalComments: "none", write: false });
-    text = res.outputFiles[0].text as string;
+    file = find();
+    if (!file) throw new Error(`widgets/build.js did not produce ${name}.esm.js`);
   }
-  cache.set(name, text!);
-  return text!;
+  const text = readFileSync(file, "utf8");
+  cache.set(name, text);
+  return text;
 }

@@ -105,9 +105,13 @@ export class LivePlot extends Widget {
         exploits: [],
         best: null,
         sync_id: 0,
+        plot_id: "",
       },
       options,
     );
+    // a stable key for the front-end's per-model store (set once the id exists)
+    this.state.plot_id = this.modelId;
+    this.sendState(["plot_id"]);
     this.options = options;
     this.onCustom((content) => {
       if (content?.kind === "resync") this.sync();

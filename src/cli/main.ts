@@ -37,7 +37,8 @@ Usage:
                               comparison table of finished run directories
   tunelab notebooks build --course COURSE.json --out DIR
                               prefilled notebooks per team member
-  tunelab cluster check       can we reach the cluster, submit, see GPUs
+  tunelab cluster check FILE [--json]
+                              can we reach the cluster (FILE's slurm backend), submit, see GPUs
   tunelab workshop [--port N] [--notebook-dir DIR] [--open]
                               start Jupyter with the tunelab kernel
   tunelab --help
@@ -250,12 +251,12 @@ async function cmdNotebooks(args: string[], io: CliIO): Promise<number> {
 }
 
 async function cmdCluster(args: string[], io: CliIO): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== "check") throw new UsageError("usage: tunelab cluster check FILE [--json]");
   const mod = tryRequire("./cluster");
-  if (!mod) throw new Error("cluster: the cluster module is not available in this build");
-  const fn = mod.runClusterCli ?? mod.main ?? mod.clusterCli;
-  if (typeof fn !== "function") throw new Error("cluster: src/cli/cluster.ts exports no runClusterCli(argv, io)");
-  const r = await fn(args, io);
-  return typeof r === "number" ? r : 0;
+  if (!mod || typeof mod.clusterCheckCommand !== "function") throw new Error("cluster: the cluster module is not available in this build");
+  const argv = rest.map((a) => (a.startsWith("--") ? a : path.resolve(io.cwd, a)));
+  return mod.clusterCheckCommand(argv, (line: string) => io.stdout.write(line + "\n"));
 }
 
 async function cmdWorkshop(args: string[]): Promise<number> {

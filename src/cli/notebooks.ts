@@ -168,12 +168,12 @@ export function settingsCellSource(s: NotebookSettings): string {
     "// Team settings: the only cell you edit. `tunelab notebooks build` prefills it for your team.",
     "// teamFolder: a local path, or {\"cluster\": \"/path/on/cluster\"} with a slurm backend.",
     "// backend: {\"kind\": \"local\"} (this machine), {\"kind\": \"slurm\", \"host\": ..., \"remoteDir\": ...}, or {\"kind\": \"replay\", \"curves\": \"../data/curves/<file>.csv\"}.",
-    `const settings: any = ${JSON.stringify(s, null, 2)};`,
+    `const settings: any = {\n${Object.entries(s).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(",\n")}\n};`,
     "// Tests and CI switch the backend or the team folder without editing this cell:",
     "if (process.env.TUNELAB_BACKEND) settings.backend = JSON.parse(process.env.TUNELAB_BACKEND);",
-    "if (process.env.TUNELAB_TEAM_FOLDER) settings.teamFolder = process.env.TUNELAB_TEAM_FOLDER;",
+    "if (process.env.TUNELAB_TEAM_FOLDER) settings.teamFolder = /^\\s*\\{/.test(process.env.TUNELAB_TEAM_FOLDER) ? JSON.parse(process.env.TUNELAB_TEAM_FOLDER) : process.env.TUNELAB_TEAM_FOLDER;",
     "if (process.env.TUNELAB_TRAINER) settings.trainer = { ...settings.trainer, ...JSON.parse(process.env.TUNELAB_TRAINER) };",
-    "settings;",
+    "console.log(`team ${settings.team}, member ${settings.member}, backend ${settings.backend.kind}, team folder ${JSON.stringify(settings.teamFolder)}`);",
   ].join("\n");
 }
 

@@ -179,7 +179,8 @@ export class Driver {
     this.searcher.setState(snap.searcher);
     this.parts.schedulerRng.setState(snap.rng.scheduler);
     this.parts.searcherRng.setState(snap.rng.searcher);
-    this.state = JSON.parse(JSON.stringify(snap.driver)) as DriverState;
+    // defaults first: a snapshot written by an older driver may lack newer fields
+    this.state = { ...this.state, ...(JSON.parse(JSON.stringify(snap.driver)) as Partial<DriverState>) };
   }
 
   private emit(e: ExperimentEvent): void {
@@ -461,6 +462,11 @@ export class Driver {
       case "exploit": {
         if (!rt) return;
         if (!a.checkpoint) throw new Error(`scheduler asked to exploit ${a.donor} for ${id} without a checkpoint`);
+        if (a.donorT >= this.maxT) {
+          // the donor's weights are final: a restart at start_t = max_t would train nothing
+          if (rt.live && rt.waitingAt !== null && rt.intent === null) this.decide(id, rt, "continue", `exploit of ${a.donor}@${a.donorT} ignored: the donor is at max_t`);
+          return;
+        }
         const t = rt.waitingAt ?? tr.lastT ?? 0;
         const oldConfig = { ...tr.config };
         rt.next = { config: { ...a.config }, startT: a.donorT, restoreFrom: null, donor: a.donor, checkpoint: a.checkpoint };

@@ -117,6 +117,9 @@ export abstract class TeamFolder {
     return (await this.read()).rows;
   }
 
+  /** Release a connection this folder opened itself (cluster folders built from backend settings). */
+  async close(): Promise<void> {}
+
   protected abstract writeFile(name: string, content: string): Promise<string>;
   /** [file name, content] for every rows/*.json */
   protected abstract readFiles(): Promise<Array<[string, string]>>;
@@ -172,11 +175,15 @@ export class LocalTeamFolder extends TeamFolder {
 const MARK = "@@tunelab-row ";
 
 export class RemoteTeamFolder extends TeamFolder {
-  constructor(readonly remotePath: string, private readonly transport: ExecTransport, member?: string) {
+  constructor(readonly remotePath: string, private readonly transport: ExecTransport, member?: string, private readonly ownsTransport = false) {
     super(remotePath, member);
     if (!remotePath || remotePath.includes("\0") || remotePath.split("/").includes("..")) {
       throw new Error(`team folder: remote path ${JSON.stringify(remotePath)} is not allowed (no "..")`);
     }
+  }
+  override async close(): Promise<void> {
+    const t = this.transport as { close?: () => Promise<void> };
+    if (this.ownsTransport && typeof t.close === "function") await t.close();
   }
   private async run(cmd: string): Promise<string> {
     const t = this.transport;
@@ -241,9 +248,10 @@ export function teamFolder(
   if (opts.member !== undefined) validateMember(opts.member);
   if (typeof spec === "string") return new LocalTeamFolder(spec, opts.member);
   if ("cluster" in spec) {
-    const t = spec.transport ?? opts.transport ?? (opts.backend?.kind === "slurm" ? transportForBackend(opts.backend) : undefined);
+    const given = spec.transport ?? opts.transport;
+    const t = given ?? (opts.backend?.kind === "slurm" ? transportForBackend(opts.backend) : undefined);
     if (!t) throw new Error("team folder: a folder on the cluster needs the slurm backend settings (backend: {kind: \"slurm\", host, ...}) or a transport");
-    return new RemoteTeamFolder(spec.cluster, t, opts.member);
+    return new RemoteTeamFolder(spec.cluster, t, opts.member, !given);
   }
   if (opts.transport) return new RemoteTeamFolder(spec.path, opts.transport, opts.member);
   return new LocalTeamFolder(spec.path, opts.member);

@@ -16,7 +16,7 @@
  *   recorded and ignored by nanpercentile.
  */
 import type { Report } from "../backends/types";
-import { decNum, drawIndex, encNum, guardedLogFloor, nanPercentile, type JsonNum } from "../space/math";
+import { decNum, drawIndex, encNum, guardedLogFloor, nanPercentile, sortedPercentile, upperBound, type JsonNum } from "../space/math";
 import type { Rng } from "../space/rng";
 import { assertKind, cont, metricOf, opOf, stop } from "./common";
 import type { Scheduler, SchedulerAction, SchedulerTrial } from "./types";
@@ -41,6 +41,23 @@ interface Rung {
   milestone: number;
   /** trialId → sign-adjusted value (higher is better); NaN allowed. */
   recorded: Map<string, number>;
+  /** the non-NaN recorded values, ascending: the cutoff in O(1) instead of a sort per decision. */
+  sorted: number[];
+  /** how many recorded values are NaN (nanpercentile ignores them). */
+  nans: number;
+}
+
+function record(r: Rung, id: string, x: number): void {
+  r.recorded.set(id, x);
+  if (Number.isNaN(x)) r.nans++;
+  else r.sorted.splice(upperBound(r.sorted, x), 0, x);
+}
+
+/** nanpercentile of the rung's recorded values: null if empty, NaN if all NaN. */
+function rungCutoff(r: Rung, eta: number): number | null {
+  if (r.recorded.size === 0) return null;
+  if (r.sorted.length === 0) return NaN;
+  return sortedPercentile(r.sorted, (1 - 1 / eta) * 100);
 }
 
 /** Number of rungs n(s) = floor(ln(R/g)/ln η + 1e-9) − s + 1 (guarded; never negative). */
@@ -88,7 +105,7 @@ export class AshaScheduler implements Scheduler {
     this.brackets = Array.from({ length: opts.brackets }, (_, s) =>
       ashaRungs(opts.gracePeriod, opts.maxT, opts.reductionFactor, s)
         .reverse()
-        .map((milestone) => ({ milestone, recorded: new Map<string, number>() })),
+        .map((milestone) => ({ milestone, recorded: new Map<string, number>(), sorted: [] as number[], nans: 0 })),
     );
   }
 
@@ -126,21 +143,20 @@ export class AshaScheduler implements Scheduler {
       const recordedHere = rung.recorded.has(trialId);
       if (t >= rung.milestone && recordedHere && !this.opts.stopLastTrials) break;
       if (t < rung.milestone || recordedHere) continue;
-      const others = [...rung.recorded.values()];
       let stopIt = false;
       let why = "";
       if (!Number.isFinite(v) && this.opts.nanPolicy === "worst") {
-        stopIt = others.some((x) => Number.isFinite(x));
+        stopIt = rung.sorted.some((x) => Number.isFinite(x));
         why = `non-finite ${this.opts.metric} (${v}) at rung ${rung.milestone}; worst by nanPolicy "worst"`;
-        rung.recorded.set(trialId, NaN);
+        record(rung, trialId, NaN);
       } else {
         const x = this.op * v;
-        const cutoff = ashaCutoff(others, this.opts.reductionFactor);
+        const cutoff = rungCutoff(rung, this.opts.reductionFactor);
         if (cutoff !== null && x < cutoff) {
           stopIt = true;
           why = `${this.opts.metric}=${v} worse than rung ${rung.milestone} cutoff ${this.op * cutoff}`;
         }
-        rung.recorded.set(trialId, x);
+        record(rung, trialId, x);
       }
       return stopIt ? stop(trialId, why) : cont(trialId);
     }
@@ -198,6 +214,14 @@ export class AshaScheduler implements Scheduler {
     if (s.brackets.length !== this.brackets.length) throw new Error("asha setState: bracket count differs from the config");
     this.rng.setState(s.rng);
     this.trialBracket = new Map(s.trials);
-    s.brackets.forEach((rs, b) => rs.forEach((entries, i) => (this.brackets[b][i].recorded = new Map(entries.map(([k, x]) => [k, decNum(x)])))));
+    s.brackets.forEach((rs, b) =>
+      rs.forEach((entries, i) => {
+        const r = this.brackets[b][i];
+        r.recorded = new Map();
+        r.sorted = [];
+        r.nans = 0;
+        for (const [k, x] of entries) record(r, k, decNum(x));
+      }),
+    );
   }
 }

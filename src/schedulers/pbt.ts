@@ -64,6 +64,8 @@ export type PolicyRow = [string, string, number, number, HParams, HParams];
 
 interface TrialState {
   tag: string;
+  /** add order: ties in score keep it (Python's stable sort over the trial dict). */
+  idx: number;
   config: HParams;
   lastScore: number | null;
   /** checkpoint reported with the last saved state (this perturbation point). */
@@ -116,6 +118,9 @@ export class PbtScheduler implements Scheduler {
   /** "[pbt]: no checkpoint for trial X. Skip exploit for Trial Y" events. */
   private skipped: Array<{ target: string; donor: string; t: number }> = [];
   private numPerturbations = 0;
+  /** unfinished trials with a score, ascending by (score, add order): the quantiles without a sort per result. */
+  private ranked: Array<{ score: number; idx: number; id: string }> = [];
+  private pausedCount = 0;
 
   constructor(opts: PbtOptions, rng: Rng) {
     if (!(opts.perturbationInterval > 0)) throw new Error("pbt: perturbationInterval must be > 0");
@@ -131,9 +136,9 @@ export class PbtScheduler implements Scheduler {
 
   onTrialAdd(trial: SchedulerTrial): void {
     if (this.trials.has(trial.trialId)) return;
-    this.added++;
     this.trials.set(trial.trialId, {
       tag: trial.trialId,
+      idx: this.added++,
       config: { ...trial.config },
       lastScore: null,
       reportCheckpoint: null,
@@ -150,42 +155,77 @@ export class PbtScheduler implements Scheduler {
     return s;
   }
 
+  private static before(a: { score: number; idx: number }, b: { score: number; idx: number }): boolean {
+    return a.score < b.score || (a.score === b.score && a.idx < b.idx);
+  }
+  private rankOf(st: TrialState): number {
+    // lower bound of (score, idx)
+    const key = { score: st.lastScore as number, idx: st.idx };
+    let lo = 0, hi = this.ranked.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (PbtScheduler.before(this.ranked[mid], key)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+  private unrank(st: TrialState): void {
+    if (st.lastScore === null) return;
+    const i = this.rankOf(st);
+    if (i < this.ranked.length && this.ranked[i].idx === st.idx) this.ranked.splice(i, 1);
+  }
+  private setScore(id: string, st: TrialState, score: number): void {
+    if (st.status !== "finished") this.unrank(st);
+    st.lastScore = score;
+    if (st.status !== "finished") this.ranked.splice(this.rankOf(st), 0, { score, idx: st.idx, id });
+  }
+  private setStatus(st: TrialState, status: TrialState["status"]): void {
+    if (st.status === status) return;
+    if (st.status === "paused") this.pausedCount--;
+    if (status === "paused") this.pausedCount++;
+    if (status === "finished") this.unrank(st);
+    st.status = status;
+  }
+
+  /** k = quantile size, n = ranked trials; lower = ranks [0, k), upper = ranks [n−k, n) (all when k = 0, as Python's trials[-0:]). */
+  private qsize(): { n: number; k: number } {
+    const n = this.ranked.length;
+    return { n, k: quantileSize(n, this.opts.quantileFraction) };
+  }
+
   /** Quantiles over unfinished trials with a score, worst first (stable sort in add order). */
   quantiles(): { lower: string[]; upper: string[] } {
-    const ids = [...this.trials].filter(([, s]) => s.status !== "finished" && s.lastScore !== null).map(([id]) => id);
-    ids.sort((a, b) => (this.trials.get(a)!.lastScore as number) - (this.trials.get(b)!.lastScore as number));
-    if (ids.length <= 1) return { lower: [], upper: [] };
-    const k = quantileSize(ids.length, this.opts.quantileFraction);
-    // Python's trials[-0:] is the whole list: with k = 0 every trial is "upper" (checkpoints), none lower.
-    return { lower: ids.slice(0, k), upper: k === 0 ? ids : ids.slice(ids.length - k) };
+    const { n, k } = this.qsize();
+    if (n <= 1) return { lower: [], upper: [] };
+    const ids = this.ranked.map((r) => r.id);
+    return { lower: ids.slice(0, k), upper: k === 0 ? ids : ids.slice(n - k) };
   }
 
   onResult(trialId: string, report: Report): SchedulerAction[] {
     const st = this.get(trialId);
-    if (st.status === "paused") st.status = "live";
+    if (st.status === "paused") this.setStatus(st, "live");
     const v = metricOf(report, this.opts.metric);
     const t = report.t;
     if (typeof t !== "number" || v === undefined) return [cont(trialId)];
     if (t < this.opts.burnInPeriod) return [cont(trialId)];
     if (t - st.lastPerturbationTime < this.opts.perturbationInterval) return [cont(trialId)];
     // save trial state
-    st.lastScore = Number.isFinite(v) ? this.op * v : -Infinity;
+    this.setScore(trialId, st, Number.isFinite(v) ? this.op * v : -Infinity);
     st.lastTrainTime = t;
     st.reportCheckpoint = report.checkpoint ?? null;
     if (t >= this.opts.maxT) return [cont(trialId)];
     if (!this.opts.synch) {
       st.lastPerturbationTime = t;
-      const { lower, upper } = this.quantiles();
-      const waiting = this.added < this.opts.population || [...this.trials].some(([id, s]) => id !== trialId && s.status === "paused");
-      const ex = this.checkpointOrExploit(trialId, t, lower, upper);
+      const waiting = this.added < this.opts.population || this.pausedCount > 0;
+      const ex = this.checkpointOrExploit(trialId, t);
       if (ex) return [ex];
       if (waiting) {
-        st.status = "paused";
+        this.setStatus(st, "paused");
         return [pause(trialId, "time-multiplexing: population members are waiting")];
       }
       return [cont(trialId)];
     }
-    st.status = "paused";
+    this.setStatus(st, "paused");
     const synced = this.trySync(t);
     if (!synced) return [pause(trialId, `waiting for the population to reach t=${this.nextSync}`)];
     return synced.map((a) => (a.trialId === trialId && a.action === "resume" ? cont(trialId) : a));
@@ -197,20 +237,23 @@ export class PbtScheduler implements Scheduler {
     const live = [...this.trials].filter(([, s]) => s.status !== "finished");
     if (live.some(([, s]) => s.status === "live" || s.lastTrainTime < this.nextSync)) return null;
     const { lower, upper } = this.quantiles();
-    const middle = live.map(([id]) => id).filter((id) => !lower.includes(id) && !upper.includes(id));
+    const lowSet = new Set(lower), upSet = new Set(upper);
+    const middle = live.map(([id]) => id).filter((id) => !lowSet.has(id) && !upSet.has(id));
     const actions: SchedulerAction[] = [];
     const exploited = new Set<string>();
+    // the quantiles are fixed before anyone is perturbed (Ray computes them once per sync)
+    const fixed = { lower: lowSet, upper };
     for (const id of [...upper, ...middle, ...lower]) {
       const s = this.trials.get(id)!;
       s.lastPerturbationTime = time;
-      const ex = this.checkpointOrExploit(id, s.lastTrainTime, lower, upper);
+      const ex = this.checkpointOrExploit(id, s.lastTrainTime, fixed);
       if (ex) {
         actions.push(ex);
         exploited.add(id);
       }
     }
     for (const [id, s] of live) {
-      s.status = "live";
+      this.setStatus(s, "live");
       if (!exploited.has(id)) actions.push(resume(id));
     }
     const maxTrain = Math.max(...[...this.trials.values()].map((s) => s.lastTrainTime));
@@ -218,11 +261,23 @@ export class PbtScheduler implements Scheduler {
     return actions;
   }
 
-  private checkpointOrExploit(trialId: string, t: number, lower: string[], upper: string[]): SchedulerAction | null {
+  private checkpointOrExploit(trialId: string, t: number, fixed?: { lower: Set<string>; upper: string[] }): SchedulerAction | null {
     const st = this.trials.get(trialId)!;
-    st.lastCheckpoint = upper.includes(trialId) ? st.reportCheckpoint : null;
-    if (!lower.includes(trialId)) return null;
-    const donorId = this.rng.pick(upper);
+    let inUpper: boolean, inLower: boolean, pickDonor: () => string;
+    if (fixed) {
+      inUpper = fixed.upper.includes(trialId);
+      inLower = fixed.lower.has(trialId);
+      pickDonor = () => this.rng.pick(fixed.upper);
+    } else {
+      const { n, k } = this.qsize();
+      const r = n <= 1 ? -1 : this.rankOf(st);
+      inUpper = n > 1 && (k === 0 || r >= n - k);
+      inLower = n > 1 && r < k;
+      pickDonor = () => this.ranked[n - k + this.rng.int(k)].id; // = rng.pick(upper)
+    }
+    st.lastCheckpoint = inUpper ? st.reportCheckpoint : null;
+    if (!inLower) return null;
+    const donorId = pickDonor();
     const donor = this.trials.get(donorId)!;
     if (!donor.lastCheckpoint) {
       this.skipped.push({ target: trialId, donor: donorId, t });
@@ -258,9 +313,9 @@ export class PbtScheduler implements Scheduler {
     if (!st) return [];
     if (last) {
       const v = metricOf(last, this.opts.metric);
-      if (v !== undefined) st.lastScore = Number.isFinite(v) ? this.op * v : -Infinity;
+      if (v !== undefined) this.setScore(trialId, st, Number.isFinite(v) ? this.op * v : -Infinity);
     }
-    st.status = "finished";
+    this.setStatus(st, "finished");
     return this.opts.synch ? this.trySync(this.nextSync) ?? [] : [];
   }
 
@@ -294,7 +349,7 @@ export class PbtScheduler implements Scheduler {
     if (c.length === 0) return null;
     let best = c[0];
     for (const id of c) if (this.trials.get(id)!.lastTrainTime < this.trials.get(best)!.lastTrainTime) best = id;
-    this.trials.get(best)!.status = "live";
+    this.setStatus(this.trials.get(best)!, "live");
     return best;
   }
 
@@ -342,6 +397,11 @@ export class PbtScheduler implements Scheduler {
     this.nextSync = s.nextSync;
     this.numPerturbations = s.numPerturbations;
     this.trials = new Map(s.trials.map(([id, t]) => [id, { ...t, lastScore: t.lastScore === null ? null : decNum(t.lastScore) }]));
+    this.ranked = [...this.trials]
+      .filter(([, t]) => t.status !== "finished" && t.lastScore !== null)
+      .map(([id, t]) => ({ score: t.lastScore as number, idx: t.idx, id }))
+      .sort((a, b) => (PbtScheduler.before(a, b) ? -1 : PbtScheduler.before(b, a) ? 1 : 0));
+    this.pausedCount = [...this.trials.values()].filter((t) => t.status === "paused").length;
     this.global = s.global;
     this.policies = new Map(s.policies);
     this.skipped = s.skipped;

@@ -69,3 +69,27 @@ export function drawIndex(weights: readonly number[], u: number): number {
   }
   return weights.length - 1;
 }
+
+/** Index of the first element > x (upper bound) in an ascending array. */
+export function upperBound(xs: readonly number[], x: number): number {
+  let lo = 0, hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The linear-interpolation percentile (as nanPercentile) of an already sorted, NaN-free array. */
+export function sortedPercentile(xs: readonly number[], q: number): number {
+  const p = (q / 100) * (xs.length - 1);
+  const lo = Math.floor(p);
+  const hi = Math.ceil(p);
+  if (lo === hi) return xs[lo];
+  const frac = p - lo;
+  const a = xs[lo];
+  const b = xs[hi];
+  const diff = b - a;
+  return frac >= 0.5 ? b - diff * (1 - frac) : a + diff * frac;
+}

@@ -6,7 +6,7 @@
 export class Rng {
   state: number;
   constructor(seed: number) {
-    this.state = (seed >>> 0) ^ 0x9e3779b9;
+    this.state = ((seed >>> 0) ^ 0x9e3779b9) >>> 0; // unsigned, as setState stores it (same stream)
   }
   /** uniform in [0, 1) */
   next(): number {

@@ -16,8 +16,12 @@ function curvesCsv(): string {
   return lines.join("\n") + "\n";
 }
 
+const made: string[] = [];
+process.on("exit", () => { for (const d of made) fs.rmSync(d, { recursive: true, force: true }); });
+
 function setup(extra: Record<string, unknown> = {}): { dir: string; file: string; spec: any } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tunelab-cli-"));
+  made.push(dir);
   fs.writeFileSync(path.join(dir, "curves.csv"), curvesCsv());
   const spec = {
     name: "cli-asha", seed: 3, space: { lr: { loguniform: [0.001, 0.1] }, bs: { choice: [1, 2] } },
@@ -137,4 +141,33 @@ test("tunelab --help exits 0; no command or an unknown one exits 2", async () =>
   const c2 = io("/");
   assert.equal(await main(["frobnicate"], c2.io), 2);
   assert.match(c2.err.join(""), /unknown command "frobnicate"/);
+});
+
+test("tunelab compare DIR... prints the comparison table of finished runs (results module)", async () => {
+  const a = setup({ name: "cmp-asha" });
+  assert.equal(await main(["run", "exp.json"], io(a.dir).io), 0);
+  const g = setup({ name: "cmp-grid", method: { kind: "grid" }, space: { lr: { grid: [0.1, 0.01] }, bs: { grid: [1, 2] } }, samples: 4 });
+  assert.equal(await main(["run", "exp.json"], io(g.dir).io), 0);
+  const c = io("/");
+  const code = await main(["compare", path.join(g.dir, "runs", "cmp-grid"), path.join(a.dir, "runs", "cmp-asha")], c.io);
+  assert.equal(code, 0, c.err.join(""));
+  const out = c.out.join("");
+  assert.match(out, /^\|.*\|$/m);
+  // the results module labels a tunelab grid run as the manual grid (the cost baseline)
+  assert.match(out, /^\| Manual grid \| 2\.6000 \|/m);
+  assert.match(out, /^\| ASHA \| [\d.]+ \| [\d.]+ \| 3 \| [\d.]+ \| [\d.]+ \|/m);
+  const csv = io("/");
+  assert.equal(await main(["compare", path.join(a.dir, "runs", "cmp-asha"), "--csv"], csv.io), 0);
+  assert.ok(csv.out.join("").split("\n").length >= 2);
+});
+
+test("subcommands of other modules are wired: usage errors exit 2", async () => {
+  const c = io("/");
+  assert.equal(await main(["notebooks", "build"], c.io), 2);
+  assert.match(c.err.join(""), /--course COURSE\.json --out DIR/);
+  const c2 = io("/");
+  assert.equal(await main(["cluster", "check"], c2.io), 2);
+  assert.match(c2.out.join(""), /usage: tunelab cluster check FILE/);
+  const c3 = io("/");
+  assert.equal(await main(["compare"], c3.io), 2);
 });

@@ -65,13 +65,13 @@ test("instructor build round trip: team settings in, solutions out, answers only
       assert.match(src, new RegExp(`"team": "${team}"`));
       assert.match(src, new RegExp(`"member": "${member}"`));
       if (team === "team-b") {
-        assert.match(src, /"cluster": "\/scratch\/hpo-workshop\/team-b"/);
-        assert.match(src, /"kind": "slurm"/);
-        assert.match(src, /"host": "login.cluster.example.org"/);
+        assert.match(src, /"cluster": ?"\/scratch\/hpo-workshop\/team-b"/);
+        assert.match(src, /"kind": ?"slurm"/);
+        assert.match(src, /"host": ?"login.cluster.example.org"/);
         assert.match(src, /"bigscience\/bloomz-560m"/);
       } else {
         assert.match(src, /"teamFolder": "..\/..\/shared\/team-a"/);
-        assert.match(src, /"kind": "local"/);
+        assert.match(src, /"kind": ?"local"/);
       }
       assert.ok(!nb.cells.some((c) => cellTags(c).includes("solution")), `${f}: solution cell left`);
       assert.ok(!text.includes("Instructor:"), `${f}: instructor text left`);

@@ -220,3 +220,39 @@ test("a second run into an unfinished run dir is refused (attach instead)", asyn
   const again = new Experiment(cfg, { backend: sim(gridCsv()).backend });
   await assert.rejects(again.run(), /unfinished run of "unf".*experiment\.attach/);
 });
+
+test("budget stop (wall-clock on the backend's virtual clock): a trainer waiting at a decision point gets stop", async () => {
+  const dir = tmpDir();
+  // ASHA rungs 1,2,4; steps of 10-15 s; 0.5 wall-minutes = 30 s: the budget ends while trials train or wait
+  const cfg = config({ name: "budget2", space: { cfg: { choice: ["A", "B", "C", "D", "E", "F"] } }, method: { kind: "asha", reductionFactor: 2 }, samples: 6, maxConcurrent: 2, budget: { wallMinutes: 0.5 }, trainer: { epochs: 5 } }, dir);
+  const { cluster, backend } = sim(LETTERS_CSV);
+  const exp = new Experiment(cfg, { backend, searcher: new ListSearcher(LETTERS) });
+  const s = await exp.run();
+  assert.equal(s.state, "budget_exhausted");
+  const h = exp.history();
+  const start = h[0].at;
+  const budgetStops = h.filter((e) => e.type === "decision" && /wall-clock budget of 0.5 minutes spent/.test((e as any).reason ?? "")) as any[];
+  assert.ok(budgetStops.length >= 1);
+  for (const d of budgetStops) assert.ok(d.at - start >= 30_000);
+  // nothing started after the budget ran out, and nothing is left running
+  const firstStop = budgetStops[0].at;
+  assert.ok(h.every((e) => e.type !== "trial_added" || e.at < firstStop));
+  assert.ok(s.trials.every((t) => ["stopped", "completed"].includes(t.state)));
+  assert.ok(cluster.log.length > 0);
+});
+
+test("an exploit of a donor already at max_t is answered continue (a restart at start_t = max_t would train nothing)", async () => {
+  const dir = tmpDir();
+  const cfg = config({ name: "pbtmax", space: { lr: { choice: [0.1, 0.01] }, bs: { choice: [1] } }, method: { kind: "pbt", perturbationInterval: 2 }, samples: 2, maxConcurrent: 1, trainer: { epochs: 6 } }, dir);
+  const { cluster, backend } = sim(gridCsv());
+  const pbt = new StandInPbt([2, 4]);
+  // the stand-in picks donors among trials that reached t; t000 finished (t = 6) before t001 started
+  const exp = new Experiment(cfg, { backend, scheduler: pbt, searcher: new ListSearcher([{ lr: 0.01, bs: 1 }, { lr: 0.1, bs: 1 }]) });
+  const s = await exp.run();
+  const d = exp.history().filter((e) => e.type === "decision" && e.trialId === "t001") as any[];
+  assert.deepEqual(d.map((x) => `${x.t}:${x.action}`), ["2:continue", "4:continue"]);
+  assert.match(d[0].reason, /exploit of t000@6 ignored: the donor is at max_t/);
+  assert.equal(cluster.copies.length, 0);
+  assert.deepEqual(s.states, { completed: 2 });
+  assert.equal(exp.history().filter((e) => e.type === "exploit").length, 0);
+});

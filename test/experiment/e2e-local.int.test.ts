@@ -73,11 +73,15 @@ test("local + real trainer: HyperBand (pause at a milestone, resume from the own
 });
 
 test("local + real trainer: PBT (exploit copies the donor's checkpoint, the trainer restores it)", async () => {
-  const { exp, s, runDir } = await runLocal("e2e-pbt", { kind: "pbt", perturbationInterval: 1 }, { maxConcurrent: 4 });
+  // 6 epochs: five perturbation points per trial, so the (timing-dependent) bottom quartile surely exploits
+  const { exp, s, runDir } = await runLocal("e2e-pbt", { kind: "pbt", perturbationInterval: 1 }, {
+    maxConcurrent: 4, trainer: { model: "small", epochs: 6, env: { TUNELAB_THREADS: "1" }, options: TINY },
+  });
   const h = exp.history();
   check(s, h);
   assert.equal(s.states.completed, 4);
   const xs = h.filter((e) => e.type === "exploit") as any[];
+  assert.ok(xs.length >= 1, "the bottom quartile exploited at least once");
   for (const x of xs) {
     const after = h.find((e) => e.type === "report" && e.trialId === x.trialId && e.at >= x.at && (e as any).report.t === x.donorT + 1);
     assert.ok(after, `${x.trialId} continued at donorT + 1 = ${x.donorT + 1}`);
@@ -92,7 +96,13 @@ test("local + real trainer: PBT (exploit copies the donor's checkpoint, the trai
 });
 
 test("local + real trainer: BOHB", async () => {
-  const { exp, s } = await runLocal("e2e-bohb", { kind: "bohb", reductionFactor: 3 }, { samples: 5 });
-  check(s, exp.history());
+  const { exp, s, runDir } = await runLocal("e2e-bohb", { kind: "bohb", reductionFactor: 3 }, { samples: 5 });
+  const h = exp.history();
+  check(s, h);
+  for (const r of h.filter((e) => e.type === "decision" && e.action === "resume") as any[]) {
+    const tj = JSON.parse(fs.readFileSync(path.join(runDir, "trials", r.trialId, "trial.json"), "utf8"));
+    assert.equal(tj.start_t, r.t);
+    assert.ok(fs.existsSync(tj.restore_from), `restore_from ${tj.restore_from} exists`);
+  }
   assert.ok(s.trials.every((t) => typeof t.model_based_pick === "boolean"));
 });

@@ -44,8 +44,16 @@ export function gridCsv(): string {
   return lines.join("\n");
 }
 
+const made: string[] = [];
+process.on("exit", () => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh temp dir, removed when the test process exits. */
 export function tmpDir(prefix = "tunelab-exp-"): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(d);
+  return d;
 }
 
 export function config(input: Omit<ExperimentInput, "backend"> & { backend?: ExperimentInput["backend"] }, dir: string): ExperimentConfig {

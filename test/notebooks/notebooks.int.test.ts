@@ -74,8 +74,10 @@ function killStrays(base: string): number {
 function outputs(nb: any): any[] {
   return nb.cells.filter((c: any) => c.cell_type === "code").flatMap((c: any) => c.outputs);
 }
+/** nbformat stores multi-line strings as arrays of lines */
+const str = (x: unknown): string => (Array.isArray(x) ? x.join("") : typeof x === "string" ? x : "");
 function text(nb: any): string {
-  return outputs(nb).map((o: any) => (o.text ?? "") + (o.data?.["text/plain"] ?? "") + (o.data?.["text/markdown"] ?? "")).join("\n");
+  return outputs(nb).map((o: any) => str(o.text) + str(o.data?.["text/plain"]) + str(o.data?.["text/markdown"])).join("\n");
 }
 function widgetState(nb: any): Record<string, any> {
   return nb.metadata?.widgets?.["application/vnd.jupyter.widget-state+json"]?.state ?? {};
@@ -198,7 +200,7 @@ test("an instructor-built copy executes and keeps the team's settings", async ()
   assert.match(text(r.nb), /backend "replay": no cluster to check/);
   assert.match(text(r.nb), new RegExp(`team folder ${path.join(sandbox.dir, "team-x").replace(/[/.]/g, "\\$&")}: 0 row`));
   const quizCell = r.nb.cells.find((c: any) => cellTags(c).includes("quiz"));
-  assert.ok(!/"answer":/.test(quizCell.source), "the built quiz has no plain answer");
+  assert.ok(!/"answer":/.test(str(quizCell.source)), "the built quiz has no plain answer");
   assert.ok(quizCell.outputs.some((o: any) => o.data?.["application/vnd.jupyter.widget-view+json"]), "the hashed quiz displays as a widget");
 });
 
@@ -211,6 +213,17 @@ test("screenshots of every executed notebook rendered in Chromium (test-artifact
       // render the saved outputs' static fallbacks (SVG/HTML): nbconvert would fetch the widget manager from a CDN
       const nb: Notebook = JSON.parse(fs.readFileSync(ipynb, "utf8"));
       delete nb.metadata.widgets;
+      for (const c of nb.cells) for (const o of (c.outputs ?? []) as any[]) {
+        if (!o.data) continue;
+        delete o.data["application/vnd.jupyter.widget-view+json"];
+        const svg = str(o.data["image/svg+xml"]);
+        if (svg) {
+          // nbconvert 6.5's lab template strips inline SVG (clean_html): show it as an <img> instead
+          delete o.data["application/vnd.vegalite.v5+json"];
+          delete o.data["image/svg+xml"];
+          o.data["text/html"] = `<img src="data:image/svg+xml;base64,${Buffer.from(svg).toString("base64")}">`;
+        }
+      }
       const tmp = path.join(sandbox.dir, `${name}.static.ipynb`);
       fs.writeFileSync(tmp, JSON.stringify(nb));
       const r = spawnSync(PY, ["-m", "nbconvert", "--to", "html", "--output-dir", ARTIFACTS, "--output", name, tmp], { encoding: "utf8" });
@@ -218,9 +231,12 @@ test("screenshots of every executed notebook rendered in Chromium (test-artifact
       const html = path.join(ARTIFACTS, `${name}.html`);
       const page = await chromium.browser.newPage();
       await page.setViewport({ width: 1100, height: 900 });
+      // the export's scripts (require.js, MathJax) come from CDNs: no JS, no network, static outputs only
+      await page.setJavaScriptEnabled(false);
       await page.setRequestInterception(true);
       page.on("request", (req: any) => (req.url().startsWith("file:") || req.url().startsWith("data:") ? req.continue() : req.abort()));
-      await page.goto(`file://${html}`, { waitUntil: "load" });
+      await page.goto(`file://${html}`, { waitUntil: "domcontentloaded", timeout: 60_000 });
+      await page.addStyleTag({ content: "#MathJax_Message{display:none !important}" });
       const png = path.join(ARTIFACTS, `${name}.png`);
       await page.screenshot({ path: png, fullPage: true });
       await page.close();
@@ -230,5 +246,30 @@ test("screenshots of every executed notebook rendered in Chromium (test-artifact
     fs.copyFileSync(path.join(ARTIFACTS, "05-comparison.png"), path.join(ROOT, "docs", "img", "notebook-05-comparison.png"));
   } finally {
     await chromium.close();
+  }
+});
+
+test("00-setup on a SLURM backend: the cluster check runs from a cell and the team folder lives on the cluster (private cluster over SSH)", async () => {
+  const { startCluster } = await import("../support/cluster");
+  const cluster = await startCluster({ sshd: true });
+  try {
+    const s = cluster.ssh;
+    const backend = { kind: "slurm", host: s.host, port: s.port, user: s.user, identityFile: s.identityFile, hostKey: s.hostKeyFingerprint, remoteDir: path.join(cluster.base, "runs") };
+    const remoteTeam = path.join(cluster.base, "team-on-cluster");
+    fs.mkdirSync(path.join(remoteTeam, "rows"), { recursive: true });
+    fs.writeFileSync(path.join(remoteTeam, "rows", "ann-asha.json"), JSON.stringify({
+      format: "tunelab-team-row/1", member: "ann", method: "asha", written_at: new Date().toISOString(),
+      row: { method: "asha", metric: "eval_loss", mode: "min", bestValue: 2.5, bestConfig: null, runtimeMinutes: 1, gpus: 2, gpuMinutes: 2 },
+    }));
+    const r = await execute(path.join(nbDir, "00-setup.ipynb"), path.join(ARTIFACTS, "00-setup-slurm.executed.ipynb"), {
+      TUNELAB_BACKEND: JSON.stringify(backend), TUNELAB_TEAM_FOLDER: JSON.stringify({ cluster: remoteTeam }),
+    }, 180);
+    assert.ok(r.status.ok, String(r.status.error));
+    const out = text(r.nb);
+    assert.match(out, /tunelab cluster check/);
+    assert.doesNotMatch(out, /no cluster to check/);
+    assert.match(out, new RegExp(`team folder ${remoteTeam.replace(/[/.]/g, "\\$&")}: 1 row\\(s\\) so far from ann`));
+  } finally {
+    await cluster.stop();
   }
 });

@@ -317,9 +317,17 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       await until("sshd", () => sh(`exec 3<>/dev/tcp/127.0.0.1/${sshPort}`).rc === 0, 10000, 30);
     };
     const stopSshd = async () => {
-      await killDaemon("sshd");
       // sessions forked by sshd keep their connections; a real outage drops them
-      killByEnviron(`TL_CLUSTER_BASE=${base}`, /sshd/);
+      const d = daemons.find((x) => x.name === "sshd");
+      const kids = d?.proc.pid ? descendants(d.proc.pid) : [];
+      await killDaemon("sshd");
+      for (const pid of kids) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          /* gone */
+        }
+      }
       await until("sshd down", () => sh(`exec 3<>/dev/tcp/127.0.0.1/${sshPort}`).rc !== 0, 5000, 30);
     };
     if (withSshd) await startSshd();
@@ -416,4 +424,33 @@ function killByEnviron(needle: string, cmdRe?: RegExp, pred?: (cmdline: string) 
     (cmdline, environ) =>
       environ.split("\0").includes(needle) && (!cmdRe || cmdRe.test(cmdline)) && (!pred || pred(cmdline)),
   );
+}
+
+/** pids of every descendant of `root` (from /proc/PID/stat ppid fields). */
+function descendants(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const d of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parent.set(Number(d), ppid);
+    } catch {
+      /* gone */
+    }
+  }
+  const out: number[] = [];
+  const want = new Set([root]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [pid, pp] of parent) {
+      if (want.has(pp) && !want.has(pid)) {
+        want.add(pid);
+        out.push(pid);
+        grew = true;
+      }
+    }
+  }
+  return out;
 }

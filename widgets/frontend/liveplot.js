@@ -6,10 +6,18 @@
 // trial: uint32 index into the `trials` list). The kernel streams appends as
 // custom messages {kind: "append", start, trials, exploits, best} with three
 // buffers; we apply them as vega changesets (no re-embedding), at most once
-// per animation frame. A page reload rebuilds everything from the state.
-import embed from "vega-embed";
-import * as vega from "vega";
-import { compile } from "vega-lite";
+// per 40 ms. A page reload rebuilds everything from the state.
+import vegaLibSource from "tunelab:vega-lib-source";
+
+/** vega, vega-lite and vega-embed, loaded on first render (see lib/vega-lib.js). */
+let libPromise = null;
+function loadLib() {
+  if (!libPromise) {
+    const url = URL.createObjectURL(new Blob([vegaLibSource], { type: "text/javascript" }));
+    libPromise = import(/* webpackIgnore: true */ url).finally(() => URL.revokeObjectURL(url));
+  }
+  return libPromise;
+}
 
 function toArray(buf, Ctor) {
   if (buf == null) return new Ctor(0);
@@ -20,8 +28,12 @@ function toArray(buf, Ctor) {
   return new Ctor(0);
 }
 
-/** Model-level store: shared by every view of one model, kept current by messages. */
-const STORES = new WeakMap();
+/**
+ * Model-level store: shared by every view of one model, kept current by
+ * messages. Keyed by the kernel's plot id: anywidget hands initialize() and
+ * each render() a different proxy object for the same model.
+ */
+const STORES = new Map();
 
 function statusOf(store, idx) {
   const tr = store.trials[idx];
@@ -77,18 +89,21 @@ function loadStore(model) {
     exploits: (model.get("exploits") || []).slice(),
     best: model.get("best") ?? null,
     views: new Set(),
-    stats: { updates: 0, applyMs: 0 },
+    stats: { updates: 0, applyMs: 0, received: 0, resyncs: 0 },
   };
 }
 
 function getStore(model) {
-  let store = STORES.get(model);
+  const key = model.get("plot_id") ?? model;
+  let store = STORES.get(key);
   if (store) return store;
   store = loadStore(model);
-  STORES.set(model, store);
+  STORES.set(key, store);
   model.on("msg:custom", (content, buffers) => {
     if (!content || content.kind !== "append") return;
+    store.stats.received += 1;
     if (content.start !== store.t.length) {
+      store.stats.resyncs += 1;
       // we missed data (or got it twice): ask the kernel for the full state
       model.send({ kind: "resync", have: store.t.length });
       return;
@@ -120,6 +135,7 @@ function getStore(model) {
   // a full `update` from the kernel (final sync, resync): rebuild from state
   const reload = () => {
     const fresh = loadStore(model);
+    store.stats.reloads = (store.stats.reloads ?? 0) + 1;
     Object.assign(store, { t: fresh.t, value: fresh.value, trial: fresh.trial, trials: fresh.trials, exploits: fresh.exploits, best: fresh.best });
     for (const view of store.views) view.reset();
   };
@@ -127,7 +143,7 @@ function getStore(model) {
   return store;
 }
 
-function buildSpec(model, store) {
+function buildSpec(model, store, compile) {
   const spec = JSON.parse(JSON.stringify(model.get("spec")));
   spec.data = { name: "points", values: rowsFrom(store, 0) };
   for (const layer of spec.layer || []) {
@@ -139,6 +155,7 @@ function buildSpec(model, store) {
 
 async function render({ model, el }) {
   const store = getStore(model);
+  const { embed, vega, compile } = await loadLib();
   const host = document.createElement("div");
   host.className = "tunelab-liveplot";
   el.appendChild(host);
@@ -156,7 +173,7 @@ async function render({ model, el }) {
 
   const embedAll = async () => {
     if (result) result.finalize();
-    result = await embed(host, buildSpec(model, store), { mode: "vega", actions: false, renderer: "svg" });
+    result = await embed(host, buildSpec(model, store, compile), { mode: "vega", actions: false, renderer: "svg" });
     setStats();
   };
 
@@ -197,7 +214,8 @@ async function render({ model, el }) {
       queue.push(delta);
       if (!scheduled) {
         scheduled = true;
-        requestAnimationFrame(() => void apply());
+        // not requestAnimationFrame: it never fires in hidden tabs/headless pages
+        setTimeout(() => void apply(), 40);
       }
     },
     reset() {

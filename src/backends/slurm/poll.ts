@@ -18,6 +18,8 @@ export interface PollTrial {
   jobKey: string | null;
   /** print exit info even if squeue no longer lists the job */
   final?: boolean;
+  /** the job was seen running: report whether a requeued run left its exit file */
+  ran?: boolean;
 }
 
 export interface PollRequest {
@@ -57,6 +59,8 @@ export interface PollResult {
   metrics: Map<number, Buffer>;
   shrank: Map<number, number>;
   exits: Map<number, { exitCode: number | null; tail: string; state: string }>;
+  /** requeued jobs: the previous run's exit code, or null when it never finished (node lost) */
+  requeued: Map<number, number | null>;
   sacctOk: boolean;
   sacct: SacctRow[];
   complete: boolean;
@@ -83,13 +87,22 @@ export function renderPollScript(r: PollRequest): string {
     L.push('echo "@@TL SQ 0"; echo "@@TL SQEND"');
   }
   L.push(
-    `M() { local f="$2/metrics.jsonl" sz n st; sz=$(stat -c %s "$f" 2>/dev/null || echo 0); n=$(( sz - $3 )); [ $n -gt ${max} ] && n=${max};`,
-    '  if [ $n -gt 0 ]; then echo "@@TL M $1 $n"; tail -c +$(( $3 + 1 )) "$f" | head -c $n; echo; elif [ $n -lt 0 ]; then echo "@@TL SHRANK $1 $sz"; fi',
+    // sizes of every metrics file from ONE stat call (forks, not bytes, are what a poll costs)
+    "declare -A SZ",
+    ...(r.trials.length
+      ? [
+          `while IFS='|' read -r s f; do SZ["$f"]=$s; done < <(stat -c '%s|%n' ${r.trials.map((t) => shq(t.dir + "/metrics.jsonl")).join(" ")} 2>/dev/null)`,
+        ]
+      : []),
+    `M() { local f="$2/metrics.jsonl" sz n st; sz=\${SZ["$f"]:-0}; n=$(( sz - $3 )); [ $n -gt ${max} ] && n=${max};`,
+    '  if [ $n -gt 0 ]; then echo "@@TL M $1 $n"; dd if="$f" bs=65536 iflag=skip_bytes,count_bytes skip=$3 count=$n 2>/dev/null; echo; elif [ $n -lt 0 ]; then echo "@@TL SHRANK $1 $sz"; fi',
     '  st=${ST[$4]:-}',
+    // back in the queue: did the previous run end cleanly (exit file written) or did its node die?
+    '  case "$st" in PENDING|REQUEUED|REQUEUE_HOLD) [ "$6" = 1 ] && echo "@@TL Q $1 $(cat "$2/exitcode" 2>/dev/null || echo -)";; esac',
     `  case "$st" in ${TERMINAL.join("|")}) ;; *) [ "$5" = 1 ] || return 0;; esac`,
     '  echo "@@TL X $1 $st $(cat "$2/exitcode" 2>/dev/null)"; tail -c 3000 "$2/trainer.out" 2>/dev/null | base64 -w0; echo; }',
   );
-  for (const t of r.trials) L.push(`M ${t.idx} ${shq(t.dir)} ${Math.max(0, Math.floor(t.offset))} ${shq(t.jobKey ?? "-")} ${t.final ? 1 : 0}`);
+  for (const t of r.trials) L.push(`M ${t.idx} ${shq(t.dir)} ${Math.max(0, Math.floor(t.offset))} ${shq(t.jobKey ?? "-")} ${t.final ? 1 : 0} ${t.ran ? 1 : 0}`);
   if (r.sacctIds.length) {
     L.push(
       `SA=$(sacct -X -D -P -n -j ${shq(r.sacctIds.join(","))} --format=JobID,State,ExitCode,ElapsedRaw,Start,End,Submit,AllocTRES 2>&1); echo "@@TL SA $?"; printf '%s\\n' "$SA"; echo "@@TL SAEND"`,
@@ -117,7 +130,7 @@ export function expandArrayKey(key: string): string[] {
 
 export function parsePollOutput(buf: Buffer): PollResult {
   const res: PollResult = {
-    squeueOk: false, squeueError: "", jobs: new Map(), metrics: new Map(), shrank: new Map(), exits: new Map(),
+    squeueOk: false, squeueError: "", jobs: new Map(), metrics: new Map(), shrank: new Map(), exits: new Map(), requeued: new Map(),
     sacctOk: false, sacct: [], complete: false,
   };
   let pos = 0;
@@ -154,6 +167,9 @@ export function parsePollOutput(buf: Buffer): PollResult {
         if (chunk.length === n) res.metrics.set(idx, Buffer.from(chunk));
         break;
       }
+      case "Q":
+        res.requeued.set(Number(f[2]), f[3] === "-" || f[3] === undefined ? null : Number(f[3]));
+        break;
       case "SHRANK":
         res.shrank.set(Number(f[2]), Number(f[3]));
         break;

@@ -300,7 +300,7 @@ export class SlurmBackend implements Backend {
     const req = {
       decisions: decisions.map((d) => ({ dir: this.dirOf(d.trialId), t: d.t, action: d.action })),
       jobIds,
-      trials: active.map((r): PollTrial => ({ idx: r.idx, dir: r.dir, offset: r.reader.offset, jobKey: r.jobKey, final: r.absentPolls >= 2 })),
+      trials: active.map((r): PollTrial => ({ idx: r.idx, dir: r.dir, offset: r.reader.offset, jobKey: r.jobKey, final: r.absentPolls >= 2, ran: r.state === "running" })),
       sacctIds: this.spec.accounting === "sacct" ? watched.filter((r) => r.acctPending && r.jobKey).map((r) => r.jobKey!) : [],
     };
     const before = { ...this.t.stats };
@@ -318,7 +318,7 @@ export class SlurmBackend implements Backend {
     }
     this.decisions = this.decisions.filter((d) => !decisions.includes(d));
     const at = this.now();
-    const byIdx = new Map(active.map((r) => [r.idx, r]));
+    const nodeLost: TrialRec[] = [];
     for (const rec of active) {
       const exit = res.exits.get(rec.idx);
       const shr = res.shrank.get(rec.idx);
@@ -338,6 +338,12 @@ export class SlurmBackend implements Backend {
         rec.lastJob = job;
         rec.absentPolls = 0;
         const st = SQUEUE_STATE[job.state];
+        if (st === "queued" && rec.state === "running" && res.requeued.has(rec.idx) && res.requeued.get(rec.idx) === null && !exit) {
+          // requeued by SLURM although the run never finished: its node died. Report it failed
+          // and cancel the requeued job so that it does not run again unobserved.
+          nodeLost.push(rec);
+          continue;
+        }
         if (st && st !== rec.state && !exit) {
           if (st === "running") rec.everRan = true;
           rec.state = st;
@@ -348,7 +354,16 @@ export class SlurmBackend implements Backend {
       }
       if (exit) this.finish(rec, exit, events, at);
     }
-    void byIdx;
+    if (nodeLost.length) {
+      const r = await this.t.run(
+        nodeLost.map((x) => `scancel ${shq(x.jobKey!)}; echo "@@TL T ${x.idx} $(tail -c 3000 ${shq(x.dir + "/trainer.out")} 2>/dev/null | base64 -w0)"`).join("\n") + "\n",
+      );
+      for (const rec of nodeLost) {
+        const m = new RegExp(`^@@TL T ${rec.idx} (\\S*)`, "m").exec(r.stdout.toString());
+        const tail = m ? Buffer.from(m[1], "base64").toString("utf8") : "";
+        this.finish(rec, { exitCode: null, tail, state: "NODE_FAIL" }, events, at);
+      }
+    }
     // accounting from sacct for jobs that ended earlier
     if (req.sacctIds.length) {
       for (const rec of watched.filter((r) => r.acctPending)) {

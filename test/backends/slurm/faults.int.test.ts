@@ -45,6 +45,10 @@ describe("slurm backend faults (private cluster over SSH)", () => {
       const jobId = log.find((e) => e.type === "state" && e.trialId === "rq" && e.jobId)!;
       assert.ok(jobId.type === "state" && jobId.jobId);
       await c.exec(`scontrol requeue ${jobId.jobId}`);
+      const n = log.length;
+      await pollUntil(b, (l) => states(l.slice(n), "rq").includes("queued"), "rq back in the queue", log, 60_000);
+      // SLURM holds a requeued job ~2 min (BeginTime); a test cannot wait that long
+      await c.exec(`scontrol update JobId=${jobId.jobId} StartTime=now`);
       await pollUntil(b, ended("rq"), "rq to end", log, 90_000);
       assert.equal(states(log, "rq").at(-1), "completed", JSON.stringify(log.filter((e) => e.type === "state")));
       assert.deepEqual(reports(log, "rq").map((r) => r.t), range(1, 10), "each t once");

@@ -37,7 +37,7 @@ describe("slurm backend over SSH (private cluster, fake GPUs)", () => {
     const c = await cluster();
     const b = makeBackend(c, sshSpec(c));
     try {
-      await b.submit([fakeLaunch("lv", { trial: { max_t: 8 }, stepS: 0.7 })]);
+      await b.submit([fakeLaunch("lv", { trial: { max_t: 8 }, stepS: 1.5 })]);
       const log = await pollUntil(b, (l) => reports(l, "lv").length >= 1, "a first report", [], 60_000);
       const sq = await c.exec("squeue -h -o %T");
       assert.match(sq, /RUNNING/, "job still running when its first report arrived");

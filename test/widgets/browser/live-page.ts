@@ -35,6 +35,15 @@ class LiveManager extends HTMLManager {
 }
 
 let manager: LiveManager;
+/** received message counts by type (diagnostics for the test) */
+w.__msgs = {} as Record<string, number>;
+function countMessages(k: any): void {
+  k.anyMessage.connect((_: unknown, args: any) => {
+    if (args.direction !== "recv") return;
+    const t = args.msg.header.msg_type + (args.msg.content?.data?.method ? ":" + args.msg.content.data.method : "");
+    w.__msgs[t] = (w.__msgs[t] ?? 0) + 1;
+  });
+}
 let kernel: any;
 const params = new URLSearchParams(location.search);
 // the Jupyter server (another origin: it allows ours with --NotebookApp.allow_origin)
@@ -70,6 +79,7 @@ w.tunelab = {
   async start(): Promise<string> {
     await km.ready;
     kernel = await km.startNew({ name: "tunelab" });
+    countMessages(kernel);
     manager = await makeManager(kernel);
     return kernel.id;
   },
@@ -77,6 +87,7 @@ w.tunelab = {
   async attach(id: string, modelId: string): Promise<number> {
     await km.ready;
     kernel = km.connectTo({ model: { id, name: "tunelab" } });
+    countMessages(kernel);
     manager = await makeManager(kernel);
     await (manager as any)._loadFromKernel();
     await showModel(modelId);
