@@ -6,9 +6,9 @@
  * architecture) and several trials sharing the GPU.
  *
  * Run on a GPU machine from the repository root:
- *   node --import tsx bench/gpu-workshop.ts [--out data/results/gpu] [--only grid,asha-workshop,...]
+ *   node --import tsx bench/gpu/workshop.ts [--out data/results/gpu] [--only grid,asha-workshop,...]
  * (on the device machine, where there is no npm, an esbuild bundle of this
- * file runs with a carried Node binary; see bench/gpu-device.sh).
+ * file runs with a carried Node binary; see bench/gpu/README.md).
  *
  * Writes, per experiment, <out>/<name>/{summary.json,journal.jsonl,
  * experiment.json,pbt_*.txt}, then <out>/results.json (comparison rows) and
@@ -16,9 +16,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { experiment } from "../src/experiment";
-import type { ExperimentInput } from "../src/config/types";
-import type { ComparisonRow, Summary } from "../src/experiment/results";
+import { experiment } from "../../src/experiment";
+import type { ExperimentInput } from "../../src/config/types";
+import type { ComparisonRow, Summary } from "../../src/experiment/results";
 
 const argv = process.argv.slice(2);
 function arg(name: string, dflt: string): string {
