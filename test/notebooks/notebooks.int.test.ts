@@ -205,7 +205,7 @@ test("an instructor-built copy executes and keeps the team's settings", async ()
 });
 
 test("screenshots of every executed notebook rendered in Chromium (test-artifacts/notebooks/*.png)", async () => {
-  const { launchChromium } = await import("../widgets/browser/harness");
+  const { launchChromium, screenshot } = await import("../widgets/browser/harness");
   const chromium = await launchChromium();
   try {
     for (const [name] of PLAN) {
@@ -238,7 +238,7 @@ test("screenshots of every executed notebook rendered in Chromium (test-artifact
       await page.goto(`file://${html}`, { waitUntil: "domcontentloaded", timeout: 60_000 });
       await page.addStyleTag({ content: "#MathJax_Message{display:none !important}" });
       const png = path.join(ARTIFACTS, `${name}.png`);
-      await page.screenshot({ path: png, fullPage: true });
+      await screenshot(page, png, { fullPage: true });
       await page.close();
       assert.ok(fs.statSync(png).size > 10_000, `${png} is suspiciously small`);
     }

@@ -14,7 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { jupyterSandbox, type JupyterSandbox } from "../kernel-setup/helpers";
 import { ensureWidgetsBuilt, expectedPoints, streamNotebook, ROOT } from "./notebook-fixture";
-import { ARTIFACTS, bundlePage, launchChromium, offline, pageHtml, serve, type Served } from "./browser/harness";
+import { ARTIFACTS, bundlePage, launchChromium, offline, pageHtml, screenshot, serve, type Served } from "./browser/harness";
 import { copyInto, startNotebookServer, type NotebookServer } from "./browser/notebook-server";
 
 const TRIALS = 32;
@@ -131,8 +131,8 @@ test("live page: the plot keeps updating after its cell returned; a stop click r
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   // browser time per incremental update (changeset insert + runAsync), for the bench report
   fs.writeFileSync(path.join(ARTIFACTS, "widgets-live-stats.json"), JSON.stringify({ ...stats, msPerUpdate: stats.applyMs / stats.updates, points: kernelPoints }, null, 1));
-  await tab.screenshot({ path: path.join(ARTIFACTS, "widgets-live.png"), fullPage: true });
-  await tab2.screenshot({ path: path.join(ARTIFACTS, "widgets-live-reloaded.png") });
+  await screenshot(tab, path.join(ARTIFACTS, "widgets-live.png"), { fullPage: true, optional: true });
+  await screenshot(tab2, path.join(ARTIFACTS, "widgets-live-reloaded.png"), { optional: true });
   await tab.evaluate("window.tunelab.shutdown()");
   await tab2.close();
   await tab.close();
@@ -164,7 +164,7 @@ test("classic Notebook 6 UI shows the SVG fallback updating live, then the final
   const lines = await tab.evaluate(`document.querySelectorAll('.output_area .tunelab-experiment svg path[aria-roledescription="line mark"]').length`);
   assert.equal(lines, TRIALS + 1);
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  await tab.screenshot({ path: path.join(ARTIFACTS, "widgets-notebook6-fallback.png") });
+  await screenshot(tab, path.join(ARTIFACTS, "widgets-notebook6-fallback.png"), { optional: true });
   await tab.evaluate("Jupyter.notebook.kernel.kill()");
   await tab.close();
 });

@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { jupyterSandbox, runProcess, PY, type JupyterSandbox, type Ran } from "../kernel-setup/helpers";
 import { ensureWidgetsBuilt, expectedPoints, streamNotebook, ROOT } from "./notebook-fixture";
-import { ARTIFACTS, bundlePage, launchChromium, offline, pageHtml, serve } from "./browser/harness";
+import { ARTIFACTS, bundlePage, launchChromium, offline, pageHtml, screenshot, serve } from "./browser/harness";
 
 const TRIALS = 32;
 const EPOCHS = 30;
@@ -132,7 +132,7 @@ test("headless Chromium renders the saved notebook from widget state with html-m
     assert.deepEqual(counts, { lines: TRIALS + 1, stops: 16, points: expectedPoints(TRIALS, EPOCHS), bars: TRIALS, rows: TRIALS, stoppedRows: 16 });
     assert.deepEqual(blocked, [], "no request left loopback");
     fs.mkdirSync(ARTIFACTS, { recursive: true });
-    await tab.screenshot({ path: path.join(ARTIFACTS, "widgets-saved-notebook.png"), fullPage: true });
+    await screenshot(tab, path.join(ARTIFACTS, "widgets-saved-notebook.png"), { fullPage: true });
   } finally {
     await chrome.close();
     await server.close();

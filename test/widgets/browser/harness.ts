@@ -85,6 +85,8 @@ export async function launchChromium(): Promise<{ browser: any; close: () => Pro
       `--user-data-dir=${userDataDir}`,
     ],
     userDataDir,
+    // a stuck CDP call fails in 60 s with its name, not after puppeteer's 180 s default
+    protocolTimeout: 60_000,
   });
   return {
     browser,
@@ -114,4 +116,22 @@ export async function offline(page: any, allowedOrigin: string | string[]): Prom
     }
   });
   return blocked;
+}
+
+/**
+ * Screenshot for test-artifacts/. Headless Chromium does not paint a tab that
+ * is not in front, and Page.captureScreenshot then waits forever: bring it to
+ * the front first. Returns the error instead of throwing when `optional`, for
+ * pictures that document a test rather than being what it checks.
+ */
+export async function screenshot(page: any, file: string, opts: { fullPage?: boolean; optional?: boolean } = {}): Promise<Error | null> {
+  try {
+    await page.bringToFront();
+    await page.screenshot({ path: file, fullPage: opts.fullPage ?? false });
+    return null;
+  } catch (e) {
+    if (!opts.optional) throw e;
+    console.error(`[artifact] screenshot ${path.basename(file)} not taken: ${String(e).slice(0, 200)}`);
+    return e as Error;
+  }
 }
