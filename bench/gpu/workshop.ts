@@ -29,6 +29,13 @@ const OUT = path.resolve(arg("--out", "data/results/gpu"));
 const ONLY = arg("--only", "").split(",").filter(Boolean);
 const PY = arg("--python", "python3");
 const SLOTS = Number(arg("--slots", "4"));
+/**
+ * --parallel: run the selected experiments at once, experiment k alone on
+ * GPU GPUS[k] (one GPU per method, as separate cluster allocations would be),
+ * so a whole table fits in one device session. Without it, one after another on GPUS[0].
+ */
+const PARALLEL = argv.includes("--parallel");
+const GPUS = arg("--gpus", "0").split(",").map(Number);
 /** --cpu: a smoke run of this script without a GPU (e.g. --model small). */
 const GPU = !argv.includes("--cpu");
 const EPOCHS = 5;
@@ -64,12 +71,27 @@ function base(name: string): Omit<ExperimentInput, "space"> {
       options: OPTIONS,
       env: {},
     },
-    backend: (GPU ? { kind: "local", gpus: [0], slotsPerGpu: SLOTS } : { kind: "local", gpus: [] }) as ExperimentInput["backend"],
+    backend: (GPU ? { kind: "local", gpus: [GPUS[0]], slotsPerGpu: SLOTS } : { kind: "local", gpus: [] }) as ExperimentInput["backend"],
     runDir: path.join(OUT, name),
   };
 }
 
-const RUNS: Array<{ label: string; input: ExperimentInput }> = [
+/**
+ * Where does a wider tiny-bloom's best lr fall? The 256-wide model's lies above
+ * the workshop's upper bound (2e-4), so random search rarely lands near the
+ * grid's edge value. Probes run only when named in --only.
+ */
+function probe(name: string, size: { hidden_size: number; n_layer: number; n_head: number }): { label: string; input: ExperimentInput; slots: number; probe: true } {
+  const b = base(name);
+  return {
+    label: `lr probe: tiny-bloom ${size.hidden_size}×${size.n_layer}`,
+    slots: 6,
+    probe: true,
+    input: { ...b, samples: 6, maxConcurrent: 6, trainer: { ...b.trainer, options: { ...OPTIONS, ...size } }, space: { lr: { grid: [5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4] }, batch_size: { grid: [1] }, weight_decay: { grid: [0] } }, method: { kind: "grid" } },
+  };
+}
+
+const RUNS: Array<{ label: string; input: ExperimentInput; slots?: number; probe?: true }> = [
   { label: "Manual grid (12 configs)", input: { ...base("grid"), space: GRID_SPACE, method: { kind: "grid" } } },
   { label: "ASHA (workshop: g=1, η=2, R=5)", input: { ...base("asha-workshop"), space: RANDOM_SPACE, method: { kind: "asha", gracePeriod: 1, reductionFactor: 2, maxT: EPOCHS } } },
   { label: "ASHA (tunelab defaults: η=4)", input: { ...base("asha-default"), space: RANDOM_SPACE, method: { kind: "asha" } } },
@@ -77,6 +99,8 @@ const RUNS: Array<{ label: string; input: ExperimentInput }> = [
   { label: "BOHB (tunelab defaults: η=3)", input: { ...base("bohb-default"), space: RANDOM_SPACE, method: { kind: "bohb" } } },
   { label: "PBT (workshop: interval 2)", input: { ...base("pbt-workshop"), space: RANDOM_SPACE, method: { kind: "pbt", perturbationInterval: 2 } } },
   { label: "PBT (tunelab defaults: interval 1)", input: { ...base("pbt-default"), space: RANDOM_SPACE, method: { kind: "pbt" } } },
+  probe("probe-h512", { hidden_size: 512, n_layer: 8, n_head: 8 }),
+  probe("probe-h1024", { hidden_size: 1024, n_layer: 8, n_head: 16 }),
 ];
 
 interface Outcome { name: string; label: string; row: ComparisonRow; summary: Summary; wall_s: number }
@@ -119,30 +143,46 @@ function save(prev: any, outcomes: Outcome[]): void {
   const dirs = RUNS.map((r) => path.join(OUT, r.input.name));
   const curvesDir = path.resolve("data/curves");
   fs.mkdirSync(curvesDir, { recursive: true });
-  fs.writeFileSync(path.join(curvesDir, "gpu-tiny-bloom-all.csv"), curvesCsv(dirs));
+  // every trial of every run, early-stopped ones included: not a replay table, so not in data/curves
+  fs.writeFileSync(path.join(OUT, "curves-all-trials.csv"), curvesCsv(dirs.filter((d) => !path.basename(d).startsWith("probe"))));
   fs.writeFileSync(path.join(curvesDir, "gpu-tiny-bloom-grid.csv"), curvesCsv([path.join(OUT, "grid")]));
+}
+
+async function runOne(r: { label: string; input: ExperimentInput; slots?: number }, gpu: number): Promise<Outcome> {
+  const t0 = Date.now();
+  const input: ExperimentInput = GPU ? { ...r.input, backend: { kind: "local", gpus: [gpu], slotsPerGpu: r.slots ?? SLOTS } as ExperimentInput["backend"] } : r.input;
+  const tag = `[${r.input.name}${GPU ? ` gpu ${gpu}` : ""}]`;
+  process.stderr.write(`${tag} ${r.label}\n`);
+  const exp = experiment(input, { overwrite: true, pollMs: 500 });
+  exp.subscribe((e) => {
+    if (e.type === "trial_state" && (e.state === "failed")) process.stderr.write(`${tag} ${e.trialId} failed: ${(e.message ?? "").slice(-400)}\n`);
+    if (e.type === "decision" && e.action === "stop") process.stderr.write(`${tag} ${e.trialId} stop at t=${e.t} (${e.reason ?? ""})\n`);
+  });
+  const summary = await exp.run();
+  const row = exp.summaryRow();
+  row.method = r.label;
+  const wall_s = (Date.now() - t0) / 1000;
+  process.stderr.write(`${tag} best ${JSON.stringify(summary.best)} gpu_s ${summary.gpu_seconds.toFixed(0)} wall ${wall_s.toFixed(0)} s\n`);
+  return { name: r.input.name, label: r.label, row, summary, wall_s };
 }
 
 async function main(): Promise<void> {
   fs.mkdirSync(OUT, { recursive: true });
   const outcomes: Outcome[] = [];
   const prev = fs.existsSync(path.join(OUT, "results.json")) ? JSON.parse(fs.readFileSync(path.join(OUT, "results.json"), "utf8")) : { runs: [] };
-  for (const r of RUNS) {
-    if (ONLY.length && !ONLY.includes(r.input.name)) continue;
-    const t0 = Date.now();
-    process.stderr.write(`[gpu-workshop] ${r.input.name}: ${r.label}\n`);
-    const exp = experiment(r.input, { overwrite: true, pollMs: 500 });
-    exp.subscribe((e) => {
-      if (e.type === "trial_state" && (e.state === "failed")) process.stderr.write(`  ${e.trialId} failed: ${(e.message ?? "").slice(-400)}\n`);
-      if (e.type === "decision" && e.action === "stop") process.stderr.write(`  ${e.trialId} stop at t=${e.t} (${e.reason ?? ""})\n`);
-    });
-    const summary = await exp.run();
-    const row = exp.summaryRow();
-    row.method = r.label;
-    const wall_s = (Date.now() - t0) / 1000;
-    process.stderr.write(`  best ${JSON.stringify(summary.best)} gpu_s ${summary.gpu_seconds.toFixed(0)} wall ${wall_s.toFixed(0)} s\n`);
-    outcomes.push({ name: r.input.name, label: r.label, row, summary, wall_s });
-    save(prev, outcomes);
+  const selected = RUNS.filter((r) => (ONLY.length ? ONLY.includes(r.input.name) : !r.probe));
+  if (PARALLEL) {
+    if (GPU && GPUS.length < selected.length) throw new Error(`--parallel needs one GPU per experiment: ${selected.length} selected, --gpus ${GPUS.join(",")}`);
+    await Promise.all(selected.map(async (r, k) => {
+      const o = await runOne(r, GPUS[k]);
+      outcomes.push(o);
+      save(prev, outcomes);  // after each, so a run cut short keeps what finished
+    }));
+  } else {
+    for (const r of selected) {
+      outcomes.push(await runOne(r, GPUS[0]));
+      save(prev, outcomes);
+    }
   }
   process.stderr.write(`[gpu-workshop] wrote ${path.join(OUT, "results.json")}\n`);
 }
