@@ -3,9 +3,11 @@
  * Answers may be stored hashed (sha256 hex of salt + answer text) so the
  * notebooks handed to students don't reveal them; `hashAnswer` makes the
  * hash for instructors. Without comms the bundle is a text/HTML rendering
- * of the questions (no answers).
+ * of the questions (no answers). The explanation usually gives the answer
+ * away, so distributed copies carry it sealed (`explanationSealed`,
+ * AES-256-GCM keyed by the answer): only picking the right option opens it.
  */
-import { createHash } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash } from "node:crypto";
 import type { MimeBundle } from "./kernel-bridge";
 import { Button, HTML, RadioButtons, VBox, escapeHtml, type ControlOptions } from "./controls";
 
@@ -18,6 +20,37 @@ export interface QuizQuestion {
   answerHash?: string;
   salt?: string;
   explanation?: string;
+  /** `explanation` encrypted with the answer (`sealExplanation`); shown when the right option is checked */
+  explanationSealed?: string;
+}
+
+const SEAL_PREFIX = "v1:";
+function sealKey(answer: string, salt: string): Buffer {
+  return createHash("sha256").update(`tunelab-quiz-explanation\u0000${salt}\u0000${answer}`, "utf8").digest();
+}
+
+/** Encrypt an explanation so that only the right answer text (with the same salt) opens it. */
+export function sealExplanation(explanation: string, answer: string, salt = ""): string {
+  const key = sealKey(answer, salt);
+  // synthetic IV (hash of key and text): builds stay reproducible, and an IV repeats only with the same text
+  const iv = createHash("sha256").update(key).update(explanation, "utf8").digest().subarray(0, 12);
+  const c = createCipheriv("aes-256-gcm", key, iv);
+  const body = Buffer.concat([c.update(explanation, "utf8"), c.final()]);
+  return SEAL_PREFIX + Buffer.concat([iv, c.getAuthTag(), body]).toString("base64");
+}
+
+/** The sealed explanation if `choice` is the answer it was sealed with, else null (GCM authenticates the key). */
+export function openExplanation(sealed: string, choice: string, salt = ""): string | null {
+  if (!sealed.startsWith(SEAL_PREFIX)) return null;
+  const raw = Buffer.from(sealed.slice(SEAL_PREFIX.length), "base64");
+  if (raw.length < 28) return null;
+  try {
+    const d = createDecipheriv("aes-256-gcm", sealKey(choice, salt), raw.subarray(0, 12));
+    d.setAuthTag(raw.subarray(12, 28));
+    return Buffer.concat([d.update(raw.subarray(28)), d.final()]).toString("utf8");
+  } catch {
+    return null;
+  }
 }
 
 export function hashAnswer(answer: string, salt = ""): string {
@@ -43,6 +76,8 @@ function validate(qs: QuizQuestion[]): void {
     if (typeof q.answer === "number" && !(q.answer >= 0 && q.answer < q.options.length)) throw new Error(`quiz[${i}].answer: index out of range 0..${q.options.length - 1}`);
     if (typeof q.answer === "string" && !q.options.includes(q.answer)) throw new Error(`quiz[${i}].answer: not one of the options`);
     if (q.answerHash !== undefined && !/^[0-9a-f]{64}$/i.test(q.answerHash)) throw new Error(`quiz[${i}].answerHash: expected 64 hex digits (sha256)`);
+    if (q.explanationSealed !== undefined && !(typeof q.explanationSealed === "string" && q.explanationSealed.startsWith(SEAL_PREFIX)))
+      throw new Error(`quiz[${i}].explanationSealed: expected "${SEAL_PREFIX}…" from sealExplanation()`);
   });
 }
 
@@ -68,7 +103,8 @@ class QuestionBox extends VBox {
       return null;
     }
     const ok = checkAnswer(this.q, choice);
-    const expl = this.q.explanation ? ` ${escapeHtml(this.q.explanation)}` : "";
+    const text = this.q.explanation ?? (ok && this.q.explanationSealed ? openExplanation(this.q.explanationSealed, choice, this.q.salt ?? "") : null);
+    const expl = text ? ` ${escapeHtml(text)}` : "";
     this.feedback.value = ok ? `<span style="color:#1a7f37">✔ Correct.</span>${expl}` : `<span style="color:#b00">✘ Not quite, try again.</span>`;
     return ok;
   }

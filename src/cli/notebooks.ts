@@ -12,6 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { z } from "zod";
+import { sealExplanation } from "../../widgets/quiz";
 
 // ---------------------------------------------------------------- course.json
 
@@ -231,6 +232,7 @@ export interface QuizItem {
   answerHash?: string;
   salt?: string;
   explanation?: string;
+  explanationSealed?: string;
 }
 
 const QUIZ_RE = /^(?<pre>[\s\S]*?\bquiz\()(?<json>\[[\s\S]*\])(?<post>\)[;\s]*)$/;
@@ -250,15 +252,19 @@ export function hashAnswer(answer: string, salt: string): string {
   return createHash("sha256").update(salt + answer, "utf8").digest("hex");
 }
 
-/** Replace each plain answer by answerHash + a salt unique to (team, member, notebook, question). */
+/**
+ * Replace each plain answer by answerHash + a salt unique to (team, member,
+ * notebook, question), and the explanation (which usually names the answer)
+ * by one sealed with the answer: it opens only when the right option is checked.
+ */
 export function hashQuiz(items: QuizItem[], saltSeed: (i: number) => string): QuizItem[] {
   return items.map((q, i) => {
     if (q.answer === undefined) return q;
     const text = typeof q.answer === "number" ? q.options[q.answer] : q.answer;
     if (typeof text !== "string" || !q.options.includes(text)) throw new Error(`quiz question ${i + 1}: answer ${JSON.stringify(q.answer)} is not one of its options`);
     const salt = saltSeed(i);
-    const { answer: _drop, ...rest } = q;
-    return { ...rest, answerHash: hashAnswer(text, salt), salt };
+    const { answer: _drop, explanation, ...rest } = q;
+    return { ...rest, answerHash: hashAnswer(text, salt), salt, ...(explanation ? { explanationSealed: sealExplanation(explanation, text, salt) } : {}) };
   });
 }
 

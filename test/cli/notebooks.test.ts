@@ -8,7 +8,7 @@ import {
   buildNotebooks, parseCourse, readCourse, hashAnswer, parseQuizCell, cellTags, cellText, CourseError,
   type Notebook,
 } from "../../src/cli/notebooks";
-import { checkAnswer } from "../../widgets/quiz";
+import { checkAnswer, openExplanation } from "../../widgets/quiz";
 
 const root = path.resolve(__dirname, "../..");
 const example = path.join(root, "notebooks/course.example.json");
@@ -94,6 +94,10 @@ test("instructor build round trip: team settings in, solutions out, answers only
         assert.equal(q.answerHash, hashAnswer(String(masterQs[i].answer), q.salt!));
         const right = q.options.filter((o) => checkAnswer(q as any, o));
         assert.deepEqual(right, [masterQs[i].answer]);
+        // the explanation names the answer: sealed, and only the right option opens it
+        assert.equal(q.explanation, undefined);
+        assert.ok(!text.includes(String(masterQs[i].explanation).slice(0, 40)), "explanation text not in the copy");
+        assert.deepEqual(q.options.map((o) => openExplanation(q.explanationSealed!, o, q.salt!)), q.options.map((o) => (o === masterQs[i].answer ? masterQs[i].explanation : null)));
       });
       // the rest of the code is unchanged
       const codeOf = (n: Notebook) => n.cells.filter((c) => !["settings", "quiz", "solution"].some((t) => cellTags(c).includes(t))).map(cellText);

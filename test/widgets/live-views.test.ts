@@ -6,7 +6,7 @@ import { SourceDouble, runSynthetic, lossAt } from "./source-double";
 import { liveWidgets, WIDGET_VIEW_MIME } from "../../widgets/widget";
 import { LivePlot } from "../../widgets/live-plot";
 import { showExperiment } from "../../widgets/experiment-view";
-import { quiz, hashAnswer, checkAnswer } from "../../widgets/quiz";
+import { quiz, hashAnswer, checkAnswer, sealExplanation, openExplanation } from "../../widgets/quiz";
 import { JUPYTER_DISPLAY } from "../../widgets/kernel-bridge";
 
 let env: { bridge: KernelBridgeDouble; uninstall: () => void } | null = null;
@@ -205,4 +205,24 @@ test("Quiz (bridge double): hashed answers check without revealing them; text fa
   assert.throws(() => quiz([{ question: "q", options: ["a", "b"], answer: "c" }]), /quiz\[0\]\.answer: not one of the options/);
   assert.throws(() => quiz([{ question: "q", options: ["a"], answer: 0 }]), /quiz\[0\]\.options/);
   assert.throws(() => quiz([{ question: "q", options: ["a", "b"], answerHash: "xyz" }]), /quiz\[0\]\.answerHash/);
+});
+
+test("Quiz (bridge double): a sealed explanation opens only with the right answer and shows after a correct check", () => {
+  const bridge = setup();
+  const sealed = sealExplanation("Because rungs cut early.", "ASHA", "s2");
+  assert.equal(sealed, sealExplanation("Because rungs cut early.", "ASHA", "s2"), "reproducible");
+  assert.doesNotMatch(Buffer.from(sealed.slice(3), "base64").toString("latin1"), /rungs/);
+  assert.equal(openExplanation(sealed, "ASHA", "s2"), "Because rungs cut early.");
+  assert.equal(openExplanation(sealed, "grid", "s2"), null);
+  assert.equal(openExplanation(sealed, "ASHA", "other salt"), null);
+  assert.equal(openExplanation("v1:AAAA", "ASHA", "s2"), null);
+  const q = quiz([{ question: "Which stops early?", options: ["grid", "ASHA"], answerHash: hashAnswer("ASHA", "s2"), salt: "s2", explanationSealed: sealed }]);
+  const q0 = q.questions[0];
+  bridge.frontendMsg(q0.choices.modelId, { method: "update", state: { index: 0 }, buffer_paths: [] });
+  assert.equal(q0.grade(), false);
+  assert.doesNotMatch(q0.feedback.value, /rungs/);
+  bridge.frontendMsg(q0.choices.modelId, { method: "update", state: { index: 1 }, buffer_paths: [] });
+  assert.equal(q0.grade(), true);
+  assert.match(q0.feedback.value, /Correct.*Because rungs cut early\./);
+  assert.throws(() => quiz([{ question: "q", options: ["a", "b"], answer: 0, explanationSealed: "plain" }]), /quiz\[0\]\.explanationSealed: expected "v1:…"/);
 });
