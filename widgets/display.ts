@@ -54,6 +54,13 @@ export function toMimeBundle(value: unknown, acceptBundle = false): MimeBundle {
   return { "text/plain": typeof value === "string" && !acceptBundle ? inspect(value) : plainText(value) };
 }
 
+/** The display_id an object asks for (`[Symbol.for("tunelab.displayId")]`, widgets have one), if any. */
+export function ownDisplayId(value: unknown): string | undefined {
+  if (value === null || (typeof value !== "object" && typeof value !== "function")) return undefined;
+  const id = (value as any)[Symbol.for("tunelab.displayId")];
+  return typeof id === "string" && id ? id : undefined;
+}
+
 function fallbackText(value: unknown): string {
   const name = (value as any)?.constructor?.name;
   return name ? `<${name}>` : plainText(value);
@@ -78,7 +85,7 @@ function show(obj: unknown, displayId: string, update: boolean, metadata?: Recor
 
 /** Shows `obj` (an object with a Jupyter.display method, a MIME bundle, or any value). */
 export function display(obj: unknown, opts: DisplayOpts = {}): DisplayHandle {
-  const displayId = opts.displayId ?? newDisplayId();
+  const displayId = opts.displayId ?? ownDisplayId(obj) ?? newDisplayId();
   show(obj, displayId, false, opts.metadata);
   return { displayId, update: (next: unknown) => updateDisplay(next, displayId) };
 }

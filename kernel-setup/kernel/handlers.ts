@@ -11,7 +11,7 @@
 import { inspect } from "node:util";
 import type { Executor } from "tslab/dist/executor";
 import type { KernelBridge, MimeBundle, DisplayOptions } from "../../widgets/kernel-bridge";
-import { toMimeBundle } from "../../widgets/display";
+import { ownDisplayId, toMimeBundle } from "../../widgets/display";
 import { Comms } from "./comms";
 import { CellDiagnostic, ErrorContent, compileError, describeAsync, runtimeError } from "./errors";
 import { StreamRouter } from "./io";
@@ -305,7 +305,11 @@ export class Kernel {
       } else if (capture.hasValue && !silent) {
         let value = capture.value;
         const bundle = toMimeBundle(value);
-        this.publish("execute_result", { execution_count: count, data: bundle, metadata: {} }, req.header);
+        const displayId = ownDisplayId(value);
+        // front-ends (JupyterLab's OutputArea, Notebook 6) track display ids only on display_data,
+        // so an object that will update itself later is shown as display_data, not execute_result
+        if (displayId) this.publish("display_data", { data: bundle, metadata: {}, transient: { display_id: displayId } }, req.header);
+        else this.publish("execute_result", { execution_count: count, data: bundle, metadata: {} }, req.header);
       }
     } catch (e) {
       error = runtimeError(e);

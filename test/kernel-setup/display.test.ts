@@ -1,7 +1,7 @@
 /** widgets/display.ts: bundles and the display() helper, with and without a kernel bridge. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { display, isMimeBundle, toMimeBundle, updateDisplay } from "../../widgets/display";
+import { display, isMimeBundle, ownDisplayId, toMimeBundle, updateDisplay } from "../../widgets/display";
 import { JUPYTER_DISPLAY, KERNEL_BRIDGE_SYMBOL, KernelBridge } from "../../widgets/kernel-bridge";
 
 class Chart {
@@ -56,4 +56,25 @@ test("display() and updateDisplay() go through the kernel bridge with one displa
     [calls[0][1].displayId, true],
   ]);
   assert.deepEqual(calls[1][0], { "text/plain": "v2" });
+});
+
+test("an object's own display id (Symbol.for('tunelab.displayId')) is what display() uses; ownDisplayId reads it", () => {
+  class SelfUpdating extends Chart {
+    get [Symbol.for("tunelab.displayId")]() {
+      return "own-7";
+    }
+  }
+  assert.equal(ownDisplayId(new SelfUpdating()), "own-7");
+  assert.equal(ownDisplayId(new Chart()), undefined);
+  assert.equal(ownDisplayId({ [Symbol.for("tunelab.displayId")]: 3 }), undefined);
+  assert.equal(ownDisplayId(null), undefined);
+  const calls: any[] = [];
+  (globalThis as any)[KERNEL_BRIDGE_SYMBOL] = { comms: {} as any, display: (b: any, o: any) => calls.push(o), onShutdown: () => undefined, info: { implementation: "fake bridge (test)", version: "0" } };
+  try {
+    display(new SelfUpdating());
+    display(new SelfUpdating(), { displayId: "explicit" });
+  } finally {
+    delete (globalThis as any)[KERNEL_BRIDGE_SYMBOL];
+  }
+  assert.deepEqual(calls.map((o) => o.displayId), ["own-7", "explicit"]);
 });

@@ -18,6 +18,7 @@ const CHECKS = [
   "error_compile",
   "stop_on_error_aborts_queue",
   "rich_display_last_expression",
+  "last_expression_with_display_id",
   "display_and_update",
   "tslab_display",
   "comm_open_from_kernel_with_buffers",

@@ -183,6 +183,17 @@ def checks(d):
     report("rich_display_last_expression", er and er[0]["content"]["data"].get("text/html") == "<b>hi</b>",
            er and er[0]["content"])
 
+    yield "last_expression_with_display_id"
+    # an object that updates itself later (widgets): shown as display_data with its id, then updatable
+    _, reply, msgs = d.execute('const selfUpdating = { [Symbol.for("Jupyter.display")]() { return { "text/plain": "v1" }; }, [Symbol.for("tunelab.displayId")]: "own-1" };\nselfUpdating')
+    dd = [m for m in msgs if m["msg_type"] == "display_data"]
+    er = [m for m in msgs if m["msg_type"] == "execute_result"]
+    _, reply2, msgs2 = d.execute(BRIDGE + '\nB.display({"text/plain": "v2"}, {displayId: "own-1", update: true});')
+    ud = [m for m in msgs2 if m["msg_type"] == "update_display_data"]
+    report("last_expression_with_display_id", not er and len(dd) == 1 and dd[0]["content"]["transient"] == {"display_id": "own-1"}
+           and dd[0]["content"]["data"] == {"text/plain": "v1"} and ud and ud[0]["content"]["transient"]["display_id"] == "own-1",
+           [types(msgs), types(msgs2)])
+
     yield "display_and_update"
     _, reply, msgs = d.execute(BRIDGE + '\nB.display({"text/plain": "v1"}, {displayId: "d1"});\nB.display({"text/plain": "v2"}, {displayId: "d1", update: true});')
     dd = [m for m in msgs if m["msg_type"] == "display_data"]
