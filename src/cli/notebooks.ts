@@ -10,9 +10,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { createHash, createHmac, randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { z } from "zod";
-import { sealExplanation } from "../../widgets/quiz";
+import { hashAnswer, sealExplanation } from "../../widgets/quiz";
 
 // ---------------------------------------------------------------- course.json
 
@@ -247,10 +247,8 @@ export function quizCellSource(items: QuizItem[], pre = "quiz(", post = ")"): st
   return `${pre}${JSON.stringify(items, null, 2)}${post}`;
 }
 
-/** sha256 hex of salt + answer text (widgets/quiz.ts `hashAnswer`). */
-export function hashAnswer(answer: string, salt: string): string {
-  return createHash("sha256").update(salt + answer, "utf8").digest("hex");
-}
+/** sha256 hex of salt + answer text: the same function the Quiz widget checks with. */
+export { hashAnswer };
 
 /**
  * Replace each plain answer by answerHash + a salt unique to (team, member,
