@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHmac, randomBytes } from "node:crypto";
 import { z } from "zod";
-import { hashAnswer, sealExplanation } from "../../widgets/quiz";
+import { hashAnswer, sealExplanation, type QuizQuestion } from "../../widgets/quiz";
 
 // ---------------------------------------------------------------- course.json
 
@@ -225,15 +225,7 @@ export function cellTags(c: Cell): string[] {
 }
 
 /** Quiz questions as written in a `quiz`-tagged cell: `quiz([...JSON...]);` */
-export interface QuizItem {
-  question: string;
-  options: string[];
-  answer?: string | number;
-  answerHash?: string;
-  salt?: string;
-  explanation?: string;
-  explanationSealed?: string;
-}
+export type QuizItem = QuizQuestion;
 
 const QUIZ_RE = /^(?<pre>[\s\S]*?\bquiz\()(?<json>\[[\s\S]*\])(?<post>\)[;\s]*)$/;
 
