@@ -6,6 +6,48 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { comparisonChart, learningCurves, renderSvg, type CurvePoint } from "../src/plots";
+
+/**
+ * The README's GPU pictures, from the recorded data only: best eval loss vs
+ * GPU-minutes per method, and the GPU ASHA run's curves with its rung cuts.
+ */
+async function pictures(r: any, gridGpuMin: number): Promise<string[]> {
+  const img = path.resolve(__dirname, "../docs/img");
+  fs.mkdirSync(img, { recursive: true });
+  const rows = r.runs.filter((x: any) => x.best && !String(x.name).startsWith("probe")).map((x: any) => ({
+    method: String(x.label ?? x.name).replace(/ \(.*$/, "") + (String(x.name).endsWith("-default") ? " (defaults)" : String(x.name).endsWith("-workshop") ? " (workshop)" : ""),
+    bestLoss: x.best.value,
+    gpuMinutes: x.gpu_seconds / 60,
+    costRatio: x.gpu_seconds / 60 / gridGpuMin,
+  }));
+  const written: string[] = [];
+  const cmp = path.join(img, "gpu-comparison.svg");
+  fs.writeFileSync(cmp, await renderSvg(comparisonChart(rows, { title: "tiny-bloom on an H200: best eval loss (5 epochs) vs GPU-minutes", width: 460, height: 260 })));
+  written.push(cmp);
+  const csv = path.resolve(__dirname, "../data/results/gpu/curves-all-trials.csv");
+  if (fs.existsSync(csv)) {
+    const [head, ...lines] = fs.readFileSync(csv, "utf8").trim().split("\n");
+    const col = Object.fromEntries(head.split(",").map((h, i) => [h, i]));
+    const pts: CurvePoint[] = [];
+    for (const l of lines) {
+      const c = l.split(",");
+      if (!c[col.trial].startsWith("asha-workshop/")) continue;
+      pts.push({ trialId: c[col.trial].slice("asha-workshop/".length), t: Number(c[col.t]), value: Number(c[col.eval_loss]) });
+    }
+    if (pts.length) {
+      const last = new Map<string, number>();
+      for (const p of pts) last.set(p.trialId, Math.max(last.get(p.trialId) ?? 0, p.t));
+      const asha = r.runs.find((x: any) => x.name === "asha-workshop");
+      const stopped = [...last].filter(([, t]) => t < 5).map(([id]) => id);
+      const spec = learningCurves(pts, { metric: "eval_loss", rungs: [1, 2, 4], stopped, best: asha?.best?.trial_id ?? null, title: "ASHA on the H200 (workshop settings: g=1, η=2, R=5)", width: 460, height: 260 });
+      const f = path.join(img, "gpu-asha-curves.svg");
+      fs.writeFileSync(f, await renderSvg(spec));
+      written.push(f);
+    }
+  }
+  return written.map((f) => path.relative(path.resolve(__dirname, ".."), f));
+}
 
 export async function run(): Promise<string> {
   const f = path.resolve(__dirname, "../data/results/gpu/results.json");
@@ -30,5 +72,7 @@ export async function run(): Promise<string> {
     lines.push(`| ${x.label ?? x.name}${x.from_log_only ? " ¹" : ""} | ${x.best ? x.best.value.toFixed(4) : "—"} | ${x.name === "grid" ? "—" : `${rel >= 0 ? "+" : ""}${rel.toFixed(1)}%`} | ${(x.wall_s / 60).toFixed(2)} | ${gm.toFixed(2)} | ${ratio.toFixed(2)} | ${ok} |`);
   }
   lines.push("", "¹ summary line from the run log; the journal was lost when the device machine was returned.");
+  const pics = await pictures(r, gridGpuMin);
+  lines.push("", `Pictures (from the recorded data): ${pics.map((p) => `\`${p}\``).join(", ")}.`);
   return lines.join("\n") + "\n";
 }
