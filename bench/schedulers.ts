@@ -182,7 +182,9 @@ function optunaRuns(tab: Table, seeds: number[]): { rows: Array<[string, Metrics
   };
   const r = spawnSync("/usr/bin/python3", [script], { input: JSON.stringify(payload), encoding: "utf8", timeout: 120_000 });
   if (r.status !== 0) return null;
-  return JSON.parse(r.stdout);
+  // Python's json writes Infinity/NaN (e.g. no trial reached the full budget); JSON has no such tokens
+  const quoted = r.stdout.replace(/(?<=[:\[,]\s*)(-?Infinity|NaN)(?=\s*[,\]}])/g, '"$1"');
+  return JSON.parse(quoted, (_k, v) => (v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : v === "NaN" ? NaN : v));
 }
 
 /** A forced GC so heap deltas mean something (the bench runner starts node without --expose-gc). */

@@ -48,6 +48,12 @@ export interface KernelBridge {
   readonly comms: CommManager;
   /** display_data / update_display_data on iopub, parented to the latest execute_request. */
   display(bundle: MimeBundle, options?: DisplayOptions): void;
+  /**
+   * Ask the user for one line (Jupyter input_request; `password` hides it).
+   * Rejects when the front-end does not accept input (allow_stdin false).
+   * Optional: bridges of other kernels may lack it.
+   */
+  input?(prompt: string, options?: { password?: boolean }): Promise<string>;
   /** Hooks called once when the kernel shuts down. */
   onShutdown(fn: () => void | Promise<void>): void;
   /** protocol version etc., for diagnostics */

@@ -18,7 +18,7 @@ import { StreamRouter } from "./io";
 import { logError } from "./sockets";
 import { Header, Message, PROTOCOL_VERSION, newHeader } from "./wire";
 
-export type Channel = "shell" | "control";
+export type Channel = "shell" | "control" | "stdin";
 
 export interface KernelTransport {
   send(channel: Channel, msg: Message): void;
@@ -55,6 +55,9 @@ export class Kernel {
   private latestExecute: Header | null = null;
   private commParent: Header | null = null;
   private capture: Capture | null = null;
+  /** the execute_request now running (its idents route input_request to the same client) */
+  private runningReq: Message | null = null;
+  private pendingInput: { resolve: (v: string) => void; reject: (e: Error) => void } | null = null;
   private queue: Promise<void> = Promise.resolve();
   private enqueued = 0;
   private abortUpTo = 0;
@@ -96,6 +99,7 @@ export class Kernel {
     return {
       comms: this.comms,
       display: (bundle: MimeBundle, options: DisplayOptions = {}) => this.display(bundle, options),
+      input: (prompt: string, options: { password?: boolean } = {}) => this.input(prompt, options.password === true),
       onShutdown: (fn) => {
         this.shutdownHooks.push(fn);
       },
@@ -107,6 +111,46 @@ export class Kernel {
     const content: Record<string, unknown> = { data: bundle, metadata: options.metadata ?? {}, transient: {} };
     if (options.displayId) content.transient = { display_id: options.displayId };
     this.publish(options.update ? "update_display_data" : "display_data", content, this.outputParent());
+  }
+
+  /**
+   * Ask the front-end for a line of text (input_request on stdin, parented to
+   * the running cell; `password` hides what is typed). Only while a cell runs
+   * whose request allowed stdin; nbclient and other headless clients do not.
+   */
+  input(prompt: string, password: boolean): Promise<string> {
+    const req = this.runningReq;
+    if (!req) return Promise.reject(new Error("input() needs a running cell: the front-end answers input requests only while the cell that asked is executing"));
+    if (req.content?.allow_stdin !== true) return Promise.reject(new Error("this front-end does not accept input (allow_stdin is false, e.g. nbclient or a headless run): pass the answer another way"));
+    if (this.pendingInput) return Promise.reject(new Error("input() is already waiting for an answer; await it before asking again"));
+    return new Promise<string>((resolve, reject) => {
+      this.pendingInput = { resolve, reject };
+      this.d.transport.send("stdin", {
+        idents: req.idents,
+        header: newHeader("input_request", this.d.session),
+        parent_header: req.header,
+        metadata: {},
+        content: { prompt, password },
+        buffers: [],
+      });
+    });
+  }
+
+  /** A message on the stdin socket: the answer to the pending input_request. */
+  handleStdin(msg: Message): void {
+    if (msg.header.msg_type !== "input_reply") return logError(`stdin: unexpected ${msg.header.msg_type}: ignored`);
+    const p = this.pendingInput;
+    if (!p) return logError("stdin: input_reply with no input pending: ignored");
+    this.pendingInput = null;
+    const c = msg.content ?? {};
+    if (c.status !== undefined && c.status !== "ok") p.reject(new Error(`input cancelled by the front-end (${c.status})`));
+    else p.resolve(String(c.value ?? ""));
+  }
+
+  private cancelInput(why: string): void {
+    const p = this.pendingInput;
+    this.pendingInput = null;
+    p?.reject(new Error(why));
   }
 
   /** tslab's own `display` API (require("tslab").display) calls this. */
@@ -210,6 +254,7 @@ export class Kernel {
 
   /** The control worker answered an interrupt; show busy/idle for it like any request. */
   interrupted(req: Message): void {
+    this.cancelInput("interrupted while waiting for input");
     this.status("busy", req.header);
     this.status("idle", req.header);
   }
@@ -292,6 +337,7 @@ export class Kernel {
     const count = this.execCount;
     if (!silent) this.publish("execute_input", { code, execution_count: count }, req.header);
     this.running = req.header;
+    this.runningReq = req;
     this.latestExecute = req.header;
     const capture: Capture = { hasValue: false, value: undefined, error: undefined, hasError: false };
     this.capture = capture;
@@ -322,6 +368,8 @@ export class Kernel {
     }
     this.io.flush();
     this.running = null;
+    this.runningReq = null;
+    this.cancelInput("the cell that asked for input has finished");
     const content = error
       ? { status: "error", execution_count: count, ...error }
       : { status: "ok", execution_count: count, user_expressions: {}, payload: [] };

@@ -74,6 +74,7 @@ async function main(): Promise<void> {
   ]);
   const shellOut = new SendQueue(shell, (e) => logError("shell send failed:", e));
   const iopubOut = new SendQueue(iopub, (e) => logError("iopub send failed:", e));
+  const stdinOut = new SendQueue(stdin, (e) => logError("stdin send failed:", e));
 
   const worker = new Worker(path.join(__dirname, "control-worker.js"), {
     workerData: { conn, session },
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
     send(channel: Channel, msg: Message) {
       const frames = encode(msg, signer);
       if (channel === "shell") void shellOut.send(frames);
+      else if (channel === "stdin") void stdinOut.send(frames);
       else toWorker({ type: "send", frames });
     },
     publish(msg: Message) {
@@ -165,8 +167,12 @@ async function main(): Promise<void> {
   kernel.starting();
 
   void (async () => {
-    for await (const _ of stdin) {
-      /* input_request is not supported; replies are ignored */
+    for await (const frames of stdin) {
+      try {
+        kernel.handleStdin(decode(frames, signer));
+      } catch (e) {
+        logError(`stdin: dropped message: ${e instanceof WireError ? e.message : String(e)}`);
+      }
     }
   })().catch(() => undefined);
 

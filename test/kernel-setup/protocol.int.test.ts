@@ -19,6 +19,8 @@ const CHECKS = [
   "stop_on_error_aborts_queue",
   "rich_display_last_expression",
   "last_expression_with_display_id",
+  "stdin_input_request",
+  "stdin_not_allowed",
   "display_and_update",
   "tslab_display",
   "comm_open_from_kernel_with_buffers",

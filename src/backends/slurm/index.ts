@@ -4,7 +4,7 @@
  */
 import type { SlurmBackendSpec } from "../../config/types";
 import { SlurmBackend } from "./slurm";
-import type { KbdPrompt } from "./ssh";
+import { kernelPrompt, type KbdPrompt } from "./ssh";
 import { LocalTransport, SshTransport, type ReconnectOptions, type Transport } from "./transport";
 
 export interface CreateSlurmOptions {
@@ -36,7 +36,8 @@ export function transportFor(spec: SlurmBackendSpec, o: Omit<CreateSlurmOptions,
     knownHosts: spec.knownHosts,
     jump: spec.jump,
     jumpHostKey: o.jumpHostKey,
-    prompt: o.prompt,
+    // a second factor is asked in the notebook when running in the tunelab kernel
+    prompt: o.prompt ?? kernelPrompt(),
     reconnect: o.reconnect,
   });
 }
@@ -48,6 +49,6 @@ export function createSlurmBackend(spec: SlurmBackendSpec, o: CreateSlurmOptions
 export { SlurmBackend } from "./slurm";
 export { LocalTransport, SshTransport } from "./transport";
 export type { Transport, ExecResult, TransportStats } from "./transport";
-export { HostKeyError, AuthError, fingerprint, knownHostKeys } from "./ssh";
+export { HostKeyError, AuthError, fingerprint, knownHostKeys, kernelPrompt } from "./ssh";
 export type { KbdPrompt, SshOptions } from "./ssh";
 export { shq } from "./quote";

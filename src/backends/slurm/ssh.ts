@@ -11,6 +11,7 @@ import { createHash, createHmac } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import type { Duplex } from "node:stream";
+import { getKernelBridge } from "../../../widgets/kernel-bridge";
 
 export interface SshEndpoint {
   host: string;
@@ -20,6 +21,25 @@ export interface SshEndpoint {
 
 /** Answers keyboard-interactive prompts (e.g. a TOTP code); one answer per prompt. */
 export type KbdPrompt = (prompts: Array<{ prompt: string; echo: boolean }>, info: { name: string; instructions: string }) => Promise<string[]>;
+
+/**
+ * Inside the tunelab kernel: answer keyboard-interactive prompts through the
+ * notebook's own input box (Jupyter input_request; hidden when the server
+ * asks without echo), so a second factor never has to be written in a cell.
+ * Undefined outside a kernel that can ask. Works while a cell runs (connect,
+ * cluster check, run); a reconnect after the cell returned cannot ask and
+ * fails with an authentication error that says so.
+ */
+export function kernelPrompt(): KbdPrompt | undefined {
+  const bridge = getKernelBridge();
+  if (!bridge?.input) return undefined;
+  const input = bridge.input.bind(bridge);
+  return async (prompts, info) => {
+    const answers: string[] = [];
+    for (const p of prompts) answers.push(await input(`${info.name ? `${info.name}: ` : ""}${p.prompt}`, { password: !p.echo }));
+    return answers;
+  };
+}
 
 export interface SshOptions {
   host: string;
@@ -135,7 +155,7 @@ function verifier(host: string, port: number, pinned: string | undefined, knownH
   };
 }
 
-function authHandler(user: string, opts: SshOptions, key: Buffer | undefined): ConnectConfig["authHandler"] {
+function authHandler(user: string, opts: SshOptions, key: Buffer | undefined, onPromptError: (e: Error) => void = () => undefined): ConnectConfig["authHandler"] {
   const agent = opts.agent ?? process.env.SSH_AUTH_SOCK;
   type M = Parameters<Extract<ConnectConfig["authHandler"], (...a: never[]) => unknown>>[2] extends (m: infer X) => void ? X : never;
   const methods: M[] = [];
@@ -147,7 +167,10 @@ function authHandler(user: string, opts: SshOptions, key: Buffer | undefined): C
       type: "keyboard-interactive",
       username: user,
       prompt: (name: string, instructions: string, _lang: string, prompts: Prompt[], finish: (answers: string[]) => void) => {
-        ask(prompts.map((p) => ({ prompt: p.prompt, echo: !!p.echo })), { name, instructions }).then(finish, () => finish([]));
+        ask(prompts.map((p) => ({ prompt: p.prompt, echo: !!p.echo })), { name, instructions }).then(finish, (e) => {
+          onPromptError(e instanceof Error ? e : new Error(String(e)));
+          finish([]);
+        });
       },
     } as M);
   }
@@ -208,6 +231,7 @@ function openClient(a: {
     let refused: HostKeyError | undefined;
     let ready = false;
     let lastErr: Error | undefined;
+    let promptErr: Error | undefined;
     c.on("ready", () => {
       ready = true;
       resolve(c);
@@ -217,7 +241,9 @@ function openClient(a: {
       if (!ready) {
         if (refused) reject(refused);
         else if ((err as { level?: string }).level === "client-authentication")
-          reject(new AuthError(`authentication to ${a.user}@${a.host}:${a.port} failed (${err.message}): check backend.user, backend.identityFile (is its public key in ~/.ssh/authorized_keys on the cluster?) or the ssh agent`));
+          reject(new AuthError(promptErr
+            ? `authentication to ${a.user}@${a.host}:${a.port} failed: the second-factor prompt was not answered (${promptErr.message})`
+            : `authentication to ${a.user}@${a.host}:${a.port} failed (${err.message}): check backend.user, backend.identityFile (is its public key in ~/.ssh/authorized_keys on the cluster?) or the ssh agent`));
         else reject(err);
       }
     });
@@ -231,7 +257,7 @@ function openClient(a: {
       sock: a.sock as never,
       username: a.user,
       hostVerifier: verifier(a.host, a.port, a.pinned, a.opts.knownHosts, (e) => (refused = e)) as never,
-      authHandler: authHandler(a.user, a.opts, a.key),
+      authHandler: authHandler(a.user, a.opts, a.key, (e) => (promptErr = e)),
       keepaliveInterval: a.opts.keepaliveIntervalMs ?? 5000,
       keepaliveCountMax: a.opts.keepaliveCountMax ?? 3,
       readyTimeout: a.opts.readyTimeoutMs ?? 20000,

@@ -12,6 +12,8 @@ import * as path from "node:path";
 import { Server, utils } from "ssh2";
 import { AuthError, fingerprint, HostKeyError } from "../../../src/backends/slurm/ssh";
 import { SshTransport } from "../../../src/backends/slurm/transport";
+import { transportFor } from "../../../src/backends/slurm";
+import { KERNEL_BRIDGE_SYMBOL } from "../../../widgets/kernel-bridge";
 import { fingerprintOfPubLine } from "../../support/cluster";
 import { clusterPerFile, ended, fakeLaunch, makeBackend, pollUntil, reports, sshSpec, states } from "./harness";
 
@@ -188,6 +190,28 @@ describe("second factor (keyboard-interactive) against ssh2's own Server (stand-
       await assert.rejects(wrong.connect(), (e: Error) => e instanceof AuthError);
       const noPrompt = new SshTransport({ host: "127.0.0.1", port, user: "student", identityFile: c.ssh.identityFile, hostKey: hostFp, reconnect: { timeoutMs: 1000 } });
       await assert.rejects(noPrompt.connect(), (e: Error) => e instanceof AuthError);
+
+      // in the tunelab kernel (bridge double here; the kernel's input_request is checked with jupyter_client)
+      // the default prompt asks through the notebook's input box, hidden because the server asks without echo
+      const spec = { kind: "slurm", host: "127.0.0.1", port, user: "student", identityFile: c.ssh.identityFile, hostKey: hostFp } as any;
+      const asks: Array<[string, boolean]> = [];
+      const g = globalThis as any;
+      g[KERNEL_BRIDGE_SYMBOL] = { comms: {}, display: () => undefined, onShutdown: () => undefined, info: { implementation: "bridge double (test)", version: "0" }, input: async (p: string, o?: { password?: boolean }) => (asks.push([p, o?.password === true]), "123456") };
+      try {
+        const kt = transportFor(spec);
+        assert.match((await kt.run("echo 2fa\n")).stdout.toString(), /stdin=echo 2fa\n/);
+        assert.deepEqual(asks, [["tunelab 2FA: Verification code: ", true]]);
+        await kt.close();
+        // a front-end that cannot answer (allow_stdin false): the error says why
+        g[KERNEL_BRIDGE_SYMBOL].input = async () => {
+          throw new Error("this front-end does not accept input (allow_stdin is false)");
+        };
+        const kt2 = transportFor(spec, { reconnect: { timeoutMs: 1000 } });
+        await assert.rejects(kt2.connect(), (e: Error) => e instanceof AuthError && /second-factor prompt was not answered \(this front-end does not accept input/.test(e.message));
+        await kt2.close();
+      } finally {
+        delete g[KERNEL_BRIDGE_SYMBOL];
+      }
     } finally {
       server.close();
     }

@@ -194,6 +194,31 @@ def checks(d):
            and dd[0]["content"]["data"] == {"text/plain": "v1"} and ud and ud[0]["content"]["transient"]["display_id"] == "own-1",
            [types(msgs), types(msgs2)])
 
+    yield "stdin_input_request"
+    # input() asks the front-end on stdin, parented to the cell; the reply resolves the cell's await
+    msg_id = kc.execute(BRIDGE + '\nconst code = await B.input("Verification code: ", { password: true });\n`got ${code.length} chars`', allow_stdin=True)
+    req = None
+    try:
+        req = kc.get_stdin_msg(timeout=20)
+    except Exception as e:
+        req = {"error": repr(e)}
+    if isinstance(req, dict) and req.get("msg_type") == "input_request":
+        kc.input("123456")
+    reply = d.wait_shell(msg_id, 30)
+    d.wait_idle(msg_id, 10)
+    got = result_text(d.for_parent(msg_id))
+    report("stdin_input_request", isinstance(req, dict) and req.get("msg_type") == "input_request"
+           and req["content"] == {"prompt": "Verification code: ", "password": True}
+           and req["parent_header"].get("msg_id") == msg_id and reply and reply["content"]["status"] == "ok"
+           and got == "'got 6 chars'", [req, got, reply and reply["content"].get("status")])
+
+    yield "stdin_not_allowed"
+    _, reply, msgs = d.execute(BRIDGE + '\nawait B.input("code: ")', allow_stdin=False)
+    err = [m for m in msgs if m["msg_type"] == "error"]
+    report("stdin_not_allowed", reply and reply["content"]["status"] == "error" and err
+           and "allow_stdin is false" in " ".join(err[0]["content"]["traceback"]) + err[0]["content"]["evalue"],
+           err and err[0]["content"])
+
     yield "display_and_update"
     _, reply, msgs = d.execute(BRIDGE + '\nB.display({"text/plain": "v1"}, {displayId: "d1"});\nB.display({"text/plain": "v2"}, {displayId: "d1", update: true});')
     dd = [m for m in msgs if m["msg_type"] == "display_data"]
