@@ -4,7 +4,7 @@
  */
 import type { SlurmBackendSpec } from "../../config/types";
 import { SlurmBackend } from "./slurm";
-import { kernelPrompt, type KbdPrompt } from "./ssh";
+import { kernelPrompt, ttyPrompt, type KbdPrompt } from "./ssh";
 import { LocalTransport, SshTransport, type ReconnectOptions, type Transport } from "./transport";
 
 export interface CreateSlurmOptions {
@@ -36,8 +36,8 @@ export function transportFor(spec: SlurmBackendSpec, o: Omit<CreateSlurmOptions,
     knownHosts: spec.knownHosts,
     jump: spec.jump,
     jumpHostKey: o.jumpHostKey,
-    // a second factor is asked in the notebook when running in the tunelab kernel
-    prompt: o.prompt ?? kernelPrompt(),
+    // a second factor is asked in the notebook (tunelab kernel) or at the terminal (CLI)
+    prompt: o.prompt ?? kernelPrompt() ?? ttyPrompt(),
     reconnect: o.reconnect,
   });
 }
@@ -49,6 +49,6 @@ export function createSlurmBackend(spec: SlurmBackendSpec, o: CreateSlurmOptions
 export { SlurmBackend } from "./slurm";
 export { LocalTransport, SshTransport } from "./transport";
 export type { Transport, ExecResult, TransportStats } from "./transport";
-export { HostKeyError, AuthError, fingerprint, knownHostKeys, kernelPrompt } from "./ssh";
+export { HostKeyError, AuthError, fingerprint, knownHostKeys, kernelPrompt, ttyPrompt } from "./ssh";
 export type { KbdPrompt, SshOptions } from "./ssh";
 export { shq } from "./quote";

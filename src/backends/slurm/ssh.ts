@@ -23,6 +23,53 @@ export interface SshEndpoint {
 export type KbdPrompt = (prompts: Array<{ prompt: string; echo: boolean }>, info: { name: string; instructions: string }) => Promise<string[]>;
 
 /**
+ * In a terminal (`tunelab run`, `tunelab cluster check`): ask each prompt on
+ * stderr and read the answer from the TTY in raw mode, echoing nothing for
+ * hidden prompts. Undefined when stdin is not a terminal.
+ */
+export function ttyPrompt(input: NodeJS.ReadStream = process.stdin, output: NodeJS.WriteStream = process.stderr): KbdPrompt | undefined {
+  if (!input.isTTY || typeof input.setRawMode !== "function") return undefined;
+  const readLine = (question: string, echo: boolean) =>
+    new Promise<string>((resolve, reject) => {
+      output.write(question);
+      let answer = "";
+      const wasRaw = input.isRaw;
+      input.setRawMode(true);
+      input.resume();
+      const done = (err?: Error) => {
+        input.off("data", onData);
+        input.setRawMode(wasRaw);
+        input.pause();
+        output.write("\n");
+        if (err) reject(err);
+        else resolve(answer);
+      };
+      const onData = (chunk: Buffer) => {
+        for (const ch of chunk.toString("utf8")) {
+          if (ch === "\r" || ch === "\n") return done();
+          if (ch === "\u0003" || ch === "\u0004") return done(new Error("cancelled at the terminal"));
+          if (ch === "\u007f" || ch === "\b") {
+            if (answer) {
+              answer = answer.slice(0, -1);
+              if (echo) output.write("\b \b");
+            }
+            continue;
+          }
+          answer += ch;
+          if (echo) output.write(ch);
+        }
+      };
+      input.on("data", onData);
+    });
+  return async (prompts, info) => {
+    const answers: string[] = [];
+    if (info.instructions) output.write(`${info.instructions}\n`);
+    for (const p of prompts) answers.push(await readLine(`${info.name ? `${info.name}: ` : ""}${p.prompt}`, p.echo));
+    return answers;
+  };
+}
+
+/**
  * Inside the tunelab kernel: answer keyboard-interactive prompts through the
  * notebook's own input box (Jupyter input_request; hidden when the server
  * asks without echo), so a second factor never has to be written in a cell.
