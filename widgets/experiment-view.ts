@@ -204,12 +204,11 @@ export class ExperimentView extends VBox {
     return this.finished;
   }
 
-  display(): MimeBundle {
+  protected shown(): void {
+    if (this.displayedSelf) return;
     this.displayedSelf = true;
-    const b = super.display();
-    // make sure a first real SVG follows the placeholder soon
+    // make sure a first real SVG follows the placeholder soon (after the display itself went out)
     void this.plot.renderFallback().then(() => this.updateDisplay(), () => undefined);
-    return b;
   }
 
   fallbackBundle(): MimeBundle {

@@ -311,10 +311,9 @@ export class LivePlot extends Widget {
     return () => this.svgListeners.delete(fn);
   }
 
-  display(): MimeBundle {
+  protected shown(): void {
     this.displayed = true;
     this.scheduleSvg();
-    return super.display();
   }
 
   /** Last SVG rendered (null until the first render finished). */

@@ -231,8 +231,13 @@ export class Widget {
   }
 
   [JUPYTER_DISPLAY](): MimeBundle {
+    // a cell's last expression: the tunelab kernel shows it with this widget's display id (DISPLAY_ID), as display() does
+    if (this.bridge) this.shown();
     return this.displayBundle();
   }
+
+  /** Called when the widget is put on screen under its display id (override to keep its fallbacks fresh). */
+  protected shown(): void {}
 
   get [DISPLAY_ID](): string {
     return this.displayId;
@@ -240,6 +245,7 @@ export class Widget {
 
   /** Display through the kernel with this widget's display_id (no-op without a bridge). */
   display(): MimeBundle {
+    if (this.bridge) this.shown();
     const bundle = this.displayBundle();
     this.bridge?.display(bundle, { displayId: this.displayId });
     return bundle;

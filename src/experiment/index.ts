@@ -105,6 +105,9 @@ export class Experiment implements ExperimentSource {
     return this.running;
   }
 
+  /** Live views from show(): run() waits (bounded) for their final picture. */
+  private readonly views = new Set<{ finish(): Promise<void> }>();
+
   private async runOnce(): Promise<Summary> {
     const d = this.driver;
     const journal = this.opts.journal !== false;
@@ -124,6 +127,10 @@ export class Experiment implements ExperimentSource {
     const summary = this.summary();
     if (journal && !this.opts.signal?.aborted) writeSummary(this.config.runDir, summary);
     if (!this.opts.signal?.aborted) await d.backend.close();
+    // The live views' final picture (an update of their display) goes out before run() resolves, so it
+    // belongs to the cell that awaited the run and a saved notebook keeps it. Bounded: a slow render never holds the run.
+    const views = [...this.views].map((v) => v.finish().catch(() => undefined));
+    await Promise.race([Promise.all(views), new Promise((r) => setTimeout(r, 15_000).unref?.())]);
     return summary;
   }
 
@@ -170,7 +177,11 @@ export class Experiment implements ExperimentSource {
     } catch {
       mod = null;
     }
-    if (mod && typeof mod.showExperiment === "function") return mod.showExperiment(this);
+    if (mod && typeof mod.showExperiment === "function") {
+      const view = mod.showExperiment(this);
+      if (view && typeof view.finish === "function") this.views.add(view);
+      return view;
+    }
     const s = this.summary();
     return `${this.name}: ${s.trials.length} trials, states ${JSON.stringify(s.states)} (widgets not available)`;
   }

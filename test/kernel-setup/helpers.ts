@@ -24,11 +24,8 @@ function newestMtime(dir: string): number {
 
 /** Builds dist/ with the project's tsc when the kernel sources are newer than the build. */
 export function ensureBuilt(): void {
-  const srcTime = Math.max(
-    newestMtime(path.join(ROOT, "kernel-setup")),
-    fs.statSync(path.join(ROOT, "widgets", "display.ts")).mtimeMs,
-    fs.statSync(path.join(ROOT, "widgets", "kernel-bridge.ts")).mtimeMs,
-  );
+  // the kernel and notebooks run dist/: rebuild when any compiled source is newer (library and widgets too)
+  const srcTime = Math.max(newestMtime(path.join(ROOT, "kernel-setup")), newestMtime(path.join(ROOT, "src")), newestMtime(path.join(ROOT, "widgets")));
   const built = fs.existsSync(KERNEL_MAIN) ? fs.statSync(KERNEL_MAIN).mtimeMs : 0;
   if (built >= srcTime && fs.existsSync(path.join(ROOT, "dist", "src", "space", "rng.js"))) return;
   // Other parts of the tree may have type errors mid-development; tsc still emits.

@@ -133,6 +133,18 @@ test("widget state is stored for the setup check and for every experiment's live
   }
 });
 
+test("the saved live view of each method shows the final picture: the last update replaced the placeholder shown by exp.show()", () => {
+  for (const name of ["02-asha", "03-pbt", "04-bohb"]) {
+    const html = (o: any) => [o.data?.["text/html"] ?? ""].flat().join("");
+    const views = outputs(executed.get(name)!.nb).filter((o: any) => /class="tunelab-experiment"/.test(html(o)));
+    assert.equal(views.length, 1, `${name}: one live view output`);
+    assert.equal(views[0].output_type, "display_data", `${name}: shown as display_data so it can be updated`);
+    const m = /data-points="(\d+)" data-state="([a-z_]+)"/.exec(html(views[0]));
+    assert.ok(m && Number(m[1]) > 0 && m[2] === "finished", `${name}: saved view says ${m?.[0]}`);
+    assert.match([views[0].data["image/svg+xml"]].flat().join(""), /aria-roledescription="line mark"/, `${name}: the SVG fallback is the learning-curves picture`);
+  }
+});
+
 test("ConfigError for a refused range is shown, with the reason", () => {
   for (const name of ["02-asha", "03-pbt", "04-bohb"]) {
     assert.match(text(executed.get(name)!.nb), /ConfigError: invalid experiment config:\s+space\.lr\.loguniform: got \[0, 0\.01\]/);
