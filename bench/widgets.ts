@@ -10,6 +10,7 @@ import { KERNEL_BRIDGE_SYMBOL, type Buffers, type Comm, type CommManager, type K
 import { LivePlot } from "../widgets/live-plot";
 import { learningCurves, type CurvePoint } from "../src/plots/learning-curves";
 import { renderSvg } from "../src/plots/render";
+import { launchChromium, serve } from "../test/widgets/browser/harness";
 
 function byteSize(data: unknown, buffers?: Buffers): number {
   return Buffer.byteLength(JSON.stringify(data)) + (buffers ?? []).reduce((s, b) => s + b.byteLength, 0);
@@ -52,9 +53,14 @@ function cpuMs(fn: () => void): number {
   return (d.user + d.system) / 1000;
 }
 
+/** The synthetic learning curve every widget bench uses: trial i at epoch t. */
+function curveValue(i: number, t: number): number {
+  return 2 + (i % 7) * 0.1 + 3 / (t + 1);
+}
+
 function curves(trials: number, epochs: number): CurvePoint[] {
   const out: CurvePoint[] = [];
-  for (let t = 1; t <= epochs; t++) for (let i = 0; i < trials; i++) out.push({ trialId: `trial_${i}`, t, value: 2 + (i % 7) * 0.1 + 3 / (t + 1) });
+  for (let t = 1; t <= epochs; t++) for (let i = 0; i < trials; i++) out.push({ trialId: `trial_${i}`, t, value: curveValue(i, t) });
   return out;
 }
 
@@ -119,7 +125,6 @@ class RecordingBridge extends CountingBridge {
 async function browserApply(trials: number, epochs: number): Promise<string[]> {
   const fs = await import("node:fs");
   const path = await import("node:path");
-  const http = await import("node:http");
   const root = path.resolve(__dirname, "..");
   const esm = path.join(root, "widgets/frontend/dist/liveplot.esm.js");
   const head = `Browser time per update (LivePlot front-end in headless Chromium, ${trials} trials × ${epochs} epochs, one append per epoch, vega changeset + runAsync):`;
@@ -133,7 +138,7 @@ async function browserApply(trials: number, epochs: number): Promise<string[]> {
   try {
     const plot = new LivePlot({ throttleMs: 1e9, svgEveryMs: 0 });
     for (let t = 1; t <= epochs; t++) {
-      for (let i = 0; i < trials; i++) plot.add(`trial_${i}`, t, 2 + (i % 7) * 0.1 + 3 / (t + 1));
+      for (let i = 0; i < trials; i++) plot.add(`trial_${i}`, t, curveValue(i, t));
       plot.flush();
     }
     plot.close();
@@ -147,22 +152,15 @@ async function browserApply(trials: number, epochs: number): Promise<string[]> {
     .filter((m) => m.data?.method === "custom" && m.data.content?.kind === "append")
     .map((m) => ({ content: m.data.content, buffers: m.buffers.map((b) => Buffer.from(b).toString("base64")) }));
 
-  const server = http.createServer((req, res) => {
-    if (req.url === "/liveplot.esm.js") {
-      res.writeHead(200, { "content-type": "text/javascript" });
-      fs.createReadStream(esm).pipe(res);
-    } else {
-      res.writeHead(200, { "content-type": "text/html" });
-      res.end("<!doctype html><html><body><div id=el></div></body></html>");
-    }
+  // the browser tests' loopback server and Chromium launcher
+  const server = await serve({
+    "/": { body: "<!doctype html><html><body><div id=el></div></body></html>", type: "text/html" },
+    "/liveplot.esm.js": { file: esm, type: "text/javascript" },
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const url = `http://127.0.0.1:${(server.address() as any).port}`;
-  const puppeteer = require("puppeteer-core");
-  const userDataDir = fs.mkdtempSync(path.join((await import("node:os")).tmpdir(), "tunelab-bench-chromium-"));
-  const browser = await puppeteer.launch({ executablePath: "/usr/bin/chromium", headless: true, userDataDir, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] });
+  const url = server.url;
+  const chrome = await launchChromium();
   try {
-    const page = await browser.newPage();
+    const page = await chrome.browser.newPage();
     await page.goto(url, { waitUntil: "load" });
     // a string, not a function: tsx's keepNames helpers do not exist in the page
     const r = await page.evaluate(`(${PAGE_BENCH})(${JSON.stringify(`${url}/liveplot.esm.js`)}, ${JSON.stringify(state)}, ${JSON.stringify(appends)})`);
@@ -179,9 +177,8 @@ async function browserApply(trials: number, epochs: number): Promise<string[]> {
       `The cost grows with the points already drawn (SVG renderer). At the kernel's at most 4 updates per second, the last updates take ${((med(r.per.slice(-10)) / 250) * 100).toFixed(0)}% of the page's main thread.`,
     ];
   } finally {
-    await browser.close();
-    server.close();
-    fs.rmSync(userDataDir, { recursive: true, force: true });
+    await chrome.close();
+    await server.close();
   }
 }
 
@@ -204,7 +201,7 @@ export async function run(): Promise<string> {
       let lastBytes = 0;
       const ms = cpuMs(() => {
         for (let t = 1; t <= EPOCHS; t++) {
-          for (let i = 0; i < TRIALS; i++) plot.add(`trial_${i}`, t, 2 + (i % 7) * 0.1 + 3 / (t + 1));
+          for (let i = 0; i < TRIALS; i++) plot.add(`trial_${i}`, t, curveValue(i, t));
           const before = bridge.bytes;
           if (full) plot.sync();
           else plot.flush();

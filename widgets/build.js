@@ -13,15 +13,13 @@ const path = require("node:path");
 const dir = path.join(__dirname, "frontend");
 const out = path.join(dir, "dist");
 
+/** One minified browser ES module, as anywidget's `_esm` and the vega library source need. */
+const ESM_BROWSER = { bundle: true, format: "esm", platform: "browser", target: "es2020", minify: true, legalComments: "none" };
+
 async function bundleToString(esbuild, entry) {
   const res = await esbuild.build({
+    ...ESM_BROWSER,
     entryPoints: [entry],
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2020",
-    minify: true,
-    legalComments: "none",
     write: false,
     logLevel: "warning",
   });
@@ -44,13 +42,8 @@ async function main() {
     const name = f.replace(/\.(js|ts)$/, "");
     const outfile = path.join(out, `${name}.esm.js`);
     await esbuild.build({
+      ...ESM_BROWSER,
       entryPoints: [path.join(dir, f)],
-      bundle: true,
-      format: "esm",
-      platform: "browser",
-      target: "es2020",
-      minify: true,
-      legalComments: "none",
       outfile,
       plugins: [virtual],
       logLevel: "warning",

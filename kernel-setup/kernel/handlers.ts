@@ -125,14 +125,8 @@ export class Kernel {
     if (this.pendingInput) return Promise.reject(new Error("input() is already waiting for an answer; await it before asking again"));
     return new Promise<string>((resolve, reject) => {
       this.pendingInput = { resolve, reject };
-      this.d.transport.send("stdin", {
-        idents: req.idents,
-        header: newHeader("input_request", this.d.session),
-        parent_header: req.header,
-        metadata: {},
-        content: { prompt, password },
-        buffers: [],
-      });
+      // same idents as the cell's request: jupyter_client's stdin socket shares the shell's identity
+      this.reply("stdin", req, "input_request", { prompt, password });
     });
   }
 

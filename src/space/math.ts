@@ -29,16 +29,7 @@ export function nanPercentile(values: readonly number[], q: number): number | nu
   if (values.length === 0) return null;
   const xs = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
   if (xs.length === 0) return NaN;
-  const p = (q / 100) * (xs.length - 1);
-  const lo = Math.floor(p);
-  const hi = Math.ceil(p);
-  if (lo === hi) return xs[lo];
-  const frac = p - lo;
-  // numpy's lerp: a + (b-a)*t, switched to b - (b-a)*(1-t) for t >= 0.5
-  const a = xs[lo];
-  const b = xs[hi];
-  const diff = b - a;
-  return frac >= 0.5 ? b - diff * (1 - frac) : a + diff * frac;
+  return sortedPercentile(xs, q);
 }
 
 /**
@@ -88,6 +79,7 @@ export function sortedPercentile(xs: readonly number[], q: number): number {
   const hi = Math.ceil(p);
   if (lo === hi) return xs[lo];
   const frac = p - lo;
+  // numpy's lerp: a + (b-a)*t, switched to b - (b-a)*(1-t) for t >= 0.5
   const a = xs[lo];
   const b = xs[hi];
   const diff = b - a;

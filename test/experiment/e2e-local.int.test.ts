@@ -45,6 +45,15 @@ function check(s: Awaited<ReturnType<typeof runLocal>>["s"], h: readonly Experim
   }
 }
 
+/** Every resumed trial restarts at its milestone from a checkpoint that exists. */
+function checkResumedFromOwnCheckpoint(h: readonly ExperimentEvent[], runDir: string) {
+  for (const r of h.filter((e) => e.type === "decision" && e.action === "resume") as any[]) {
+    const tj = JSON.parse(fs.readFileSync(path.join(runDir, "trials", r.trialId, "trial.json"), "utf8"));
+    assert.equal(tj.start_t, r.t);
+    assert.ok(fs.existsSync(tj.restore_from), `restore_from ${tj.restore_from} exists`);
+  }
+}
+
 test("local + real trainer: grid", async () => {
   const { exp, s } = await runLocal("e2e-grid", { kind: "grid" }, { space: { lr: { grid: [0.001, 0.003] }, batch_size: { grid: [4, 8] } } });
   check(s, exp.history());
@@ -65,11 +74,7 @@ test("local + real trainer: HyperBand (pause at a milestone, resume from the own
   const { exp, s, runDir } = await runLocal("e2e-hb", { kind: "hyperband", reductionFactor: 3 }, { samples: 5 });
   const h = exp.history();
   check(s, h);
-  for (const r of h.filter((e) => e.type === "decision" && e.action === "resume") as any[]) {
-    const tj = JSON.parse(fs.readFileSync(path.join(runDir, "trials", r.trialId, "trial.json"), "utf8"));
-    assert.equal(tj.start_t, r.t);
-    assert.ok(fs.existsSync(tj.restore_from), `restore_from ${tj.restore_from} exists`);
-  }
+  checkResumedFromOwnCheckpoint(h, runDir);
 });
 
 test("local + real trainer: PBT (exploit copies the donor's checkpoint, the trainer restores it)", async () => {
@@ -99,10 +104,6 @@ test("local + real trainer: BOHB", async () => {
   const { exp, s, runDir } = await runLocal("e2e-bohb", { kind: "bohb", reductionFactor: 3 }, { samples: 5 });
   const h = exp.history();
   check(s, h);
-  for (const r of h.filter((e) => e.type === "decision" && e.action === "resume") as any[]) {
-    const tj = JSON.parse(fs.readFileSync(path.join(runDir, "trials", r.trialId, "trial.json"), "utf8"));
-    assert.equal(tj.start_t, r.t);
-    assert.ok(fs.existsSync(tj.restore_from), `restore_from ${tj.restore_from} exists`);
-  }
+  checkResumedFromOwnCheckpoint(h, runDir);
   assert.ok(s.trials.every((t) => typeof t.model_based_pick === "boolean"));
 });

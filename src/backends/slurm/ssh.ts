@@ -22,6 +22,16 @@ export interface SshEndpoint {
 /** Answers keyboard-interactive prompts (e.g. a TOTP code); one answer per prompt. */
 export type KbdPrompt = (prompts: Array<{ prompt: string; echo: boolean }>, info: { name: string; instructions: string }) => Promise<string[]>;
 
+/** A KbdPrompt that asks one question at a time ("name: prompt"), showing the instructions first when there is a way to. */
+function promptEach(ask: (question: string, echo: boolean) => Promise<string>, showInstructions?: (text: string) => void): KbdPrompt {
+  return async (prompts, info) => {
+    if (info.instructions && showInstructions) showInstructions(info.instructions);
+    const answers: string[] = [];
+    for (const p of prompts) answers.push(await ask(`${info.name ? `${info.name}: ` : ""}${p.prompt}`, p.echo));
+    return answers;
+  };
+}
+
 /**
  * In a terminal (`tunelab run`, `tunelab cluster check`): ask each prompt on
  * stderr and read the answer from the TTY in raw mode, echoing nothing for
@@ -61,12 +71,7 @@ export function ttyPrompt(input: NodeJS.ReadStream = process.stdin, output: Node
       };
       input.on("data", onData);
     });
-  return async (prompts, info) => {
-    const answers: string[] = [];
-    if (info.instructions) output.write(`${info.instructions}\n`);
-    for (const p of prompts) answers.push(await readLine(`${info.name ? `${info.name}: ` : ""}${p.prompt}`, p.echo));
-    return answers;
-  };
+  return promptEach(readLine, (instructions) => output.write(`${instructions}\n`));
 }
 
 /**
@@ -81,11 +86,7 @@ export function kernelPrompt(): KbdPrompt | undefined {
   const bridge = getKernelBridge();
   if (!bridge?.input) return undefined;
   const input = bridge.input.bind(bridge);
-  return async (prompts, info) => {
-    const answers: string[] = [];
-    for (const p of prompts) answers.push(await input(`${info.name ? `${info.name}: ` : ""}${p.prompt}`, { password: !p.echo }));
-    return answers;
-  };
+  return promptEach((question, echo) => input(question, { password: !echo }));
 }
 
 export interface SshOptions {
