@@ -29,6 +29,8 @@ const APT_TESTS = [
   "jupyter-nbconvert", "python3-nbconvert", "python3-nbclient", "python3-jupyter-client", "python3-zmq",
   "python3-optuna", "python3-pandas", "slurm-wlm", "munge", "openssh-server", "openssh-client",
   "slurmdbd", "mariadb-server", "chromium",
+  // `script` (a real pty for the terminal 2FA prompt test); essential on Debian, named so slim images get it too
+  "bsdutils",
 ];
 
 function log(msg) { if (!quiet) process.stderr.write(`[bootstrap] ${msg}\n`); }
