@@ -467,11 +467,20 @@ export class Driver {
           if (rt.live && rt.waitingAt !== null && rt.intent === null) this.decide(id, rt, "continue", `exploit of ${a.donor}@${a.donorT} ignored: the donor is at max_t`);
           return;
         }
+        // a trial already restarting or being stopped keeps what it was told
+        if (rt.live && rt.intent !== null && rt.intent !== "pause") return;
         const t = rt.waitingAt ?? tr.lastT ?? 0;
         const oldConfig = { ...tr.config };
         rt.next = { config: { ...a.config }, startT: a.donorT, restoreFrom: null, donor: a.donor, checkpoint: a.checkpoint };
         const reason = `exploit ${a.donor}@${a.donorT}`;
-        if (rt.live && rt.waitingAt !== null && rt.intent === null) {
+        if (rt.live && rt.intent === "pause") {
+          // paused at a barrier and still exiting (synchronous PBT): the exit
+          // relaunches it from the donor's checkpoint instead of parking it
+          rt.intent = "restart";
+          rt.reason = reason;
+          this.emit({ type: "decision", at: now, trialId: id, t, action: "exploit", reason });
+          this.decisions++;
+        } else if (rt.live && rt.waitingAt !== null && rt.intent === null) {
           rt.intent = "restart";
           rt.reason = reason;
           this.decide(id, rt, "stop", reason, "exploit");
@@ -485,8 +494,6 @@ export class Driver {
           this.emit({ type: "decision", at: now, trialId: id, t, action: "exploit", reason });
           this.decisions++;
           rt.resumeMarked = true;
-        } else {
-          return;
         }
         this.emit({ type: "exploit", at: now, trialId: id, donor: a.donor, donorT: a.donorT, t, oldConfig, config: { ...a.config }, mutations: { ...a.mutations } });
         this.effects.push(() => this.writePolicies(id));

@@ -256,3 +256,25 @@ test("an exploit of a donor already at max_t is answered continue (a restart at 
   assert.deepEqual(s.states, { completed: 2 });
   assert.equal(exp.history().filter((e) => e.type === "exploit").length, 0);
 });
+
+test("synchronous PBT (real scheduler): a member exploited while its pause is still in flight is recorded and relaunched from the donor", async () => {
+  const dir = tmpDir();
+  const cfg = config({ name: "pbtsynch", space: { lr: { choice: [0.1, 0.01, 0.001] }, bs: { choice: [1, 2] } }, method: { kind: "pbt", perturbationInterval: 2, synch: true }, samples: 4, maxConcurrent: 4, trainer: { epochs: 6 } }, dir);
+  const { cluster, backend } = sim(gridCsv());
+  const searcher = new ListSearcher([{ lr: 0.01, bs: 1 }, { lr: 0.1, bs: 1 }, { lr: 0.001, bs: 1 }, { lr: 0.1, bs: 1 }]); // same epoch time: all four reach each barrier in one poll
+  const exp = new Experiment(cfg, { backend, searcher });
+  const s = await exp.run();
+  const h = exp.history();
+  const exploits = h.filter((e) => e.type === "exploit") as Array<Extract<ExperimentEvent, { type: "exploit" }>>;
+  // barriers at t = 2 and 4, population 4 → quantile 1: one exploit per barrier
+  assert.deepEqual(exploits.map((x) => [x.trialId, x.t, x.donorT]), [["t001", 2, 2], ["t001", 4, 4]]);
+  assert.deepEqual(exploits.map((x) => x.donor), ["t000", "t000"]);
+  // the runs restored from a copied checkpoint are exactly those exploits, each with the explored config
+  const fromDonor = cluster.submissions.filter((l) => /\/from-/.test(l.trial.restore_from ?? ""));
+  assert.deepEqual(fromDonor.map((l) => [l.trialId, l.trial.start_t, l.trial.config]), exploits.map((x) => [x.trialId, x.donorT, x.config]));
+  // each exploit copied the donor's checkpoint and the relaunch restores from it
+  assert.deepEqual(cluster.copies.map((c) => [c.from, c.to]), [["t000", "t001"], ["t000", "t001"]]);
+  const global = fs.readFileSync(path.join(cfg.runDir, "pbt_global.txt"), "utf8").trim().split("\n");
+  assert.equal(global.length, 2);
+  assert.deepEqual(s.states, { completed: 4 });
+});
