@@ -87,7 +87,8 @@ describe("local backend: GPUs, files, signals", () => {
       await b.poll();
       const up = path.join(dir, "trials", "k1", "up");
       const t0 = Date.now();
-      while (!fs.existsSync(up) && Date.now() - t0 < 10_000) await b.wait(20);
+      while (!fs.existsSync(up) && Date.now() - t0 < 60_000) await b.wait(20);
+      assert.ok(fs.existsSync(up), "the trainer installed its SIGTERM handler");
       await b.stop("k1");
       const log = await driveAll(b, ["k1"]);
       const st = log.filter((e) => e.type === "state" && e.trialId === "k1").at(-1);
@@ -115,7 +116,8 @@ describe("local backend: GPUs, files, signals", () => {
     const { spawn } = await import("node:child_process");
     const b = new LocalBackend({ runDir: dir, maxConcurrent: 1, gpus: [] });
     try {
-      const l1 = launch("k1", 0, { step_s: 0.1 }, 8);
+      // k1 must outlive the "kernel" by a wide margin: 8 × 0.5 s
+      const l1 = launch("k1", 0, { step_s: 0.5 }, 8);
       const l2 = launch("k2", 0, { step_s: 0.02 }, 2);
       const code = `
         const { LocalBackend } = require(${JSON.stringify(path.resolve(__dirname, "../../src/backends/local"))});

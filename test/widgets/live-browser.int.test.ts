@@ -78,12 +78,18 @@ test("live page: the plot keeps updating after its cell returned; a stop click r
 
   // the cell has returned; the plot must keep growing
   await tab.waitForSelector(".tunelab-liveplot svg .role-mark", { timeout: 30_000, polling: 250 });
-  const samples: number[] = [];
-  for (let i = 0; i < 6; i++) {
+  // three distinct, growing counts (waits on the page, not on a fixed sampling clock)
+  const samples: number[] = [await points(tab)];
+  for (let i = 0; i < 2; i++) {
+    await tab.waitForFunction(`Number(document.querySelector(".tunelab-liveplot")?.dataset.points ?? -1) > ${samples[samples.length - 1]}`, { timeout: 30_000, polling: 100 }).catch(async () => {
+      assert.fail(`points over time: ${samples} ${JSON.stringify(await tab.evaluate("window.__tunelabLivePlot"))} ${JSON.stringify(await tab.evaluate("window.__msgs"))}`);
+    });
     samples.push(await points(tab));
-    await sleep(500);
   }
-  assert.ok(samples[samples.length - 1] > samples[0] && new Set(samples).size >= 3, `points over time: ${samples} ${JSON.stringify(await tab.evaluate("window.__tunelabLivePlot"))} ${JSON.stringify(await tab.evaluate("window.__msgs"))}`);
+  assert.ok(samples[2] > samples[1] && samples[1] > samples[0], `points over time: ${samples}`);
+  // hold the stream (the experiment's own pause) so the stream cannot end before the second page attached
+  const paused = await tab.evaluate((code: string) => (window as any).tunelab.run(code), `src.pause(); String(epoch)`);
+  assert.equal(paused.status, "ok", JSON.stringify(paused));
 
   // stop trial_001 from its row's button
   const button = await tab.waitForFunction(
@@ -93,7 +99,7 @@ test("live page: the plot keeps updating after its cell returned; a stop click r
   await button.asElement().click();
   await tab.waitForSelector('.tunelab-trial[data-trial="trial_001"][data-state="stopped"]', { timeout: 10_000, polling: 250 });
   const actions = await tab.evaluate((code: string) => (window as any).tunelab.run(code), `src.actions.join(",")`);
-  assert.deepEqual(actions.text, ["'stop trial_001'"], "the kernel-side source saw stopTrial");
+  assert.deepEqual(actions.text, ["'pause,stop trial_001'"], "the kernel-side source saw stopTrial");
 
   // a second page attaches mid-stream (what a reload does): state comes from update_states
   const tab2 = await chrome.browser.newPage();
@@ -105,6 +111,8 @@ test("live page: the plot keeps updating after its cell returned; a stop click r
   await tab2.waitForSelector(".tunelab-liveplot svg .role-mark", { timeout: 30_000, polling: 250 });
   const restored = await points(tab2);
   assert.ok(restored > 0, `restored ${restored} points`);
+  const resumed = await tab.evaluate((code: string) => (window as any).tunelab.run(code), `src.resume(); src.actions.join(",")`);
+  assert.deepEqual(resumed.text, ["'pause,stop trial_001,resume'"], "the kernel-side source saw stop, pause, resume");
 
   // both pages end with every point (trial_001 cut short by the click)
   await tab.waitForFunction(`document.querySelector(".tunelab-gpu")?.textContent.includes("finished")`, { timeout: 120_000, polling: 250 }).catch(async () => {
@@ -146,7 +154,8 @@ test("classic Notebook 6 UI shows the SVG fallback updating live, then the final
   await tab.waitForFunction("window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel && Jupyter.notebook.kernel.is_connected()", { timeout: 60_000, polling: 250 });
   await tab.evaluate("Jupyter.notebook.execute_all_cells()");
   const seen: number[] = [];
-  const deadline = Date.now() + 60_000;
+  // 30 epochs × 600 ms stream in ~18 s; the margin is for a loaded CI machine
+  const deadline = Date.now() + 180_000;
   let state = "";
   while (Date.now() < deadline) {
     const cur = await tab.evaluate(`(() => { const e = document.querySelector(".output_area .tunelab-experiment"); return e ? [Number(e.dataset.points), e.dataset.state] : null; })()`);

@@ -41,11 +41,12 @@ export function ttyPrompt(input: NodeJS.ReadStream = process.stdin, output: Node
   if (!input.isTTY || typeof input.setRawMode !== "function") return undefined;
   const readLine = (question: string, echo: boolean) =>
     new Promise<string>((resolve, reject) => {
-      output.write(question);
       let answer = "";
       const wasRaw = input.isRaw;
+      // raw mode before the prompt shows: keys typed as soon as it appears are never echoed by the terminal
       input.setRawMode(true);
       input.resume();
+      output.write(question);
       const done = (err?: Error) => {
         input.off("data", onData);
         input.setRawMode(wasRaw);

@@ -40,7 +40,8 @@ describe("slurm backend faults (private cluster over SSH)", () => {
     const c = await cluster();
     const b = makeBackend(c, sshSpec(c));
     try {
-      await b.submit([fakeLaunch("rq", { trial: { max_t: 10 }, stepS: 0.5 })]);
+      // 20 × 0.5 s: the job must still be running when the requeue lands, even with slow SSH polls
+      await b.submit([fakeLaunch("rq", { trial: { max_t: 20 }, stepS: 0.5 })]);
       const log = await pollUntil(b, (l) => reports(l, "rq").length >= 3, "three reports");
       const jobId = log.find((e) => e.type === "state" && e.trialId === "rq" && e.jobId)!;
       assert.ok(jobId.type === "state" && jobId.jobId);
@@ -51,7 +52,7 @@ describe("slurm backend faults (private cluster over SSH)", () => {
       await c.exec(`scontrol update JobId=${jobId.jobId} StartTime=now`);
       await pollUntil(b, ended("rq"), "rq to end", log, 90_000);
       assert.equal(states(log, "rq").at(-1), "completed", JSON.stringify(log.filter((e) => e.type === "state")));
-      assert.deepEqual(reports(log, "rq").map((r) => r.t), range(1, 10), "each t once");
+      assert.deepEqual(reports(log, "rq").map((r) => r.t), range(1, 20), "each t once");
       const out = fs.readFileSync(path.join(b.trialDir("rq"), "trainer.out"), "utf8");
       assert.match(out, /TUNELAB RESUME t=\d+ from checkpoints\/t\d+/, "second run restored from a checkpoint");
       assert.match(out, /restart=1/);

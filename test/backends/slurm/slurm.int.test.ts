@@ -16,7 +16,8 @@ describe("slurm backend over SSH (private cluster, fake GPUs)", () => {
     const c = await cluster();
     const b = makeBackend(c, sshSpec(c), { maxConcurrent: 2 });
     try {
-      await b.submit([fakeLaunch("g1", { trial: { max_t: 3 }, stepS: 0.8 }), fakeLaunch("g2", { trial: { max_t: 3 }, stepS: 0.8 })]);
+      // 3 × 2 s each: long enough that both start before either ends, even when slurmctld starts them in separate passes
+      await b.submit([fakeLaunch("g1", { trial: { max_t: 3 }, stepS: 2 }), fakeLaunch("g2", { trial: { max_t: 3 }, stepS: 2 })]);
       const log = await pollUntil(b, (l) => ended("g1")(l) && ended("g2")(l), "both to end", [], 60_000);
       assert.equal(states(log, "g1").at(-1), "completed");
       assert.equal(states(log, "g2").at(-1), "completed");
@@ -54,16 +55,13 @@ describe("slurm backend over SSH (private cluster, fake GPUs)", () => {
     const b = makeBackend(c, sshSpec(c), { maxConcurrent: 2 });
     try {
       const ids = ["a0", "a1", "a2", "a3", "a4"];
-      await b.submit(ids.map((id) => fakeLaunch(id, { trial: { max_t: 2 }, stepS: 0.6, gpus: 0 })));
+      // 2 × 2 s per task, so two tasks overlap whatever the scheduler's pass interval
+      await b.submit(ids.map((id) => fakeLaunch(id, { trial: { max_t: 2 }, stepS: 2, gpus: 0 })));
       const jobs = new Set<string>();
       let peak = 0;
       const log = await pollUntil(
         b,
-        (l) => {
-          const sq = fs.existsSync(c.base) ? l : l;
-          void sq;
-          return ids.every((id) => ended(id)(l));
-        },
+        (l) => ids.every((id) => ended(id)(l)),
         "array to end",
         [],
         90_000,

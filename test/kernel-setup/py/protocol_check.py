@@ -309,9 +309,9 @@ B.comms.registerTarget("echo", (comm: any, open: any) => {
     report("comm_unknown_target", cl and cl[0]["content"]["comm_id"] == bad_id, types(d.for_parent(mid)))
 
     yield "update_after_cell_returned"
-    a, ra, _ = d.execute(BRIDGE + '\nconst lateComm = B.comms.open("late.target", {});\nsetTimeout(() => { lateComm.send({ late: true }, {}, [new Uint8Array([7])]); console.log("late log"); }, 1000);\n"scheduled"')
+    a, ra, _ = d.execute(BRIDGE + '\nconst lateComm = B.comms.open("late.target", {});\nsetTimeout(() => { lateComm.send({ late: true }, {}, [new Uint8Array([7])]); console.log("late log"); }, 3000);\n"scheduled"')
     b, rb, _ = d.execute("2")
-    late = d.wait_iopub(lambda m: m["msg_type"] == "comm_msg" and m["content"].get("data") == {"late": True}, 10)
+    late = d.wait_iopub(lambda m: m["msg_type"] == "comm_msg" and m["content"].get("data") == {"late": True}, 15)
     log = d.wait_iopub(lambda m: m["msg_type"] == "stream" and "late log" in m["content"]["text"], 5)
     report("update_after_cell_returned", late is not None and late["parent_header"]["msg_id"] == b
            and bytes(late["buffers"][0]) == b"\x07" and log is not None and log["parent_header"]["msg_id"] == b,

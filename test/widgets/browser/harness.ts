@@ -85,8 +85,9 @@ export async function launchChromium(): Promise<{ browser: any; close: () => Pro
       `--user-data-dir=${userDataDir}`,
     ],
     userDataDir,
-    // a stuck CDP call fails in 60 s with its name, not after puppeteer's 180 s default
-    protocolTimeout: 60_000,
+    // above every waitForFunction timeout the tests use (a CDP call that
+    // outlives it fails with its name); screenshots race their own 30 s below
+    protocolTimeout: 180_000,
   });
   return {
     browser,
@@ -127,7 +128,15 @@ export async function offline(page: any, allowedOrigin: string | string[]): Prom
 export async function screenshot(page: any, file: string, opts: { fullPage?: boolean; optional?: boolean } = {}): Promise<Error | null> {
   try {
     await page.bringToFront();
-    await page.screenshot({ path: file, fullPage: opts.fullPage ?? false });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("screenshot took over 30 s")), 30_000);
+    });
+    try {
+      await Promise.race([page.screenshot({ path: file, fullPage: opts.fullPage ?? false }), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
     return null;
   } catch (e) {
     if (!opts.optional) throw e;
