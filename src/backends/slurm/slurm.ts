@@ -44,8 +44,17 @@ interface TrialRec {
   /** terminal; waiting for sacct's record */
   acctPending: boolean;
   acctAttempts: number;
+  /** when the trial ended (ms, backend clock): slurmdbd may lag that long behind */
+  acctSince: number;
   everRan: boolean;
 }
+
+/**
+ * How long an ended job's sacct record may lag (slurmdbd writes it
+ * asynchronously) before its accounting falls back to squeue's job times.
+ * Counted in time, not polls: a fast poll interval must not cut it short.
+ */
+const SACCT_PATIENCE_MS = 60_000;
 
 const SQUEUE_STATE: Record<string, TrialState> = {
   PENDING: "queued", REQUEUED: "queued", REQUEUE_HOLD: "queued", REQUEUE_FED: "queued", CONFIGURING: "running",
@@ -128,7 +137,7 @@ export class SlurmBackend implements Backend {
     if (existing) return existing;
     const rec: TrialRec = {
       id, idx: this.nextIdx++, dir: this.dirOf(id), gpus, maxT, jobKey: null, reader: newReaderState(), lastT: -Infinity, state: null,
-      done: false, pauseRequested: false, stopRequested: false, stopDecidedAt: null, absentPolls: 0, acctPending: false, acctAttempts: 0, everRan: false,
+      done: false, pauseRequested: false, stopRequested: false, stopDecidedAt: null, absentPolls: 0, acctPending: false, acctAttempts: 0, acctSince: 0, everRan: false,
     };
     this.trials.set(id, rec);
     return rec;
@@ -145,7 +154,7 @@ export class SlurmBackend implements Backend {
       // (re)submission: a resumed trial appends to the same metrics.jsonl
       Object.assign(rec, {
         gpus: l.gpus, maxT: l.trial.max_t, jobKey: null, lastT: l.trial.start_t, state: null, done: false, pauseRequested: false,
-        stopRequested: false, stopDecidedAt: null, absentPolls: 0, acctPending: false, acctAttempts: 0, everRan: false, lastJob: undefined,
+        stopRequested: false, stopDecidedAt: null, absentPolls: 0, acctPending: false, acctAttempts: 0, acctSince: 0, everRan: false, lastJob: undefined,
       });
       this.decisions = this.decisions.filter((d) => d.trialId !== l.trialId);
       return rec;
@@ -372,7 +381,7 @@ export class SlurmBackend implements Backend {
         if (rows.length && rows.every((x) => x.end && x.end !== "Unknown")) {
           rec.acctPending = false;
           events.push({ type: "accounting", trialId: rec.id, ...fromSacct(rows, rec.gpus) });
-        } else if (rec.acctAttempts > 15 || (!res.sacctOk && rec.acctAttempts > 2)) {
+        } else if ((rec.acctAttempts > 15 && at - rec.acctSince > SACCT_PATIENCE_MS) || (!res.sacctOk && rec.acctAttempts > 2)) {
           rec.acctPending = false;
           events.push({ type: "accounting", trialId: rec.id, ...fromJobTimes(rec.lastJob, rec.gpus), source: "squeue (sacct had no record)" });
         }
@@ -414,7 +423,11 @@ export class SlurmBackend implements Backend {
     rec.done = true;
     rec.state = state;
     events.push({ type: "state", trialId: rec.id, state, at, exitCode: code, signal, message, jobId: rec.jobKey ?? undefined });
-    if (this.spec.accounting === "sacct") rec.acctPending = true;
+    if (this.spec.accounting === "sacct") {
+      rec.acctPending = true;
+      rec.acctAttempts = 0;
+      rec.acctSince = at;
+    }
     else events.push({ type: "accounting", trialId: rec.id, ...fromJobTimes(rec.lastJob, rec.gpus) });
   }
 
