@@ -44,7 +44,8 @@ export const CRASH_COMMAND = [
 export function fakeTrainerHarness(opts: { maxConcurrent?: number; gpus?: number[]; stepS?: number } = {}): () => Promise<ContractHarness> {
   return async () => {
     const runDir = tmpRunDir();
-    const stepS = opts.stepS ?? 0.05;
+    // 0.15 s per step: the pause and adopt tests act between the first report and max_t (8 steps), which needs a margin on a loaded machine
+    const stepS = opts.stepS ?? 0.15;
     const instances: LocalBackend[] = [];
     const make = async (): Promise<LocalBackend> => {
       const b = new LocalBackend({ runDir, maxConcurrent: opts.maxConcurrent ?? 2, gpus: opts.gpus ?? [0, 1], killGraceMs: 2000 });
