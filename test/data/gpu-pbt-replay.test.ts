@@ -15,7 +15,7 @@ import { Rng } from "../../src/space/rng";
 
 const TERMINAL = new Set(["completed", "stopped", "failed", "paused"]);
 
-function replay(run: string): { recorded: string[]; replayed: string[]; exploits: number; checked: number; reports: number } {
+function replay(run: string): { method: string; recorded: string[]; replayed: string[]; exploits: number; checked: number; reports: number } {
   const dir = path.resolve(__dirname, "../../data/results/gpu", run);
   const cfg = parseExperiment(JSON.parse(fs.readFileSync(path.join(dir, "experiment.json"), "utf8")));
   const events = fs.readFileSync(path.join(dir, "journal.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
@@ -28,23 +28,25 @@ function replay(run: string): { recorded: string[]; replayed: string[]; exploits
   let sched: ReturnType<typeof createScheduler> | null = null;
   // whether the driver told the scheduler something (a trial's end) that this replay does not feed it
   let stale = true;
+  // one line per decision, for a scheduler action and for the journaled decision / exploit event alike
   const show = (a: any, t: number) =>
     a.action === "exploit" ? `${a.trialId}@${t} exploit ${a.donor}@${a.donorT} ${JSON.stringify(a.config)}` : `${a.trialId}@${t} ${a.action}`;
   for (let i = 0; i < events.length; i++) {
     const e = events[i];
-    if (e.type === "report" && !e.report.preempted) reports++;
+    const isReport = e.type === "report" && !e.report.preempted;
+    if (isReport) reports++;
     if (e.type === "snapshot") {
       sched = createScheduler(cfg, new Rng(cfg.seed).fork(1));
       sched.setState(JSON.parse(JSON.stringify(e.scheduler)));
       stale = false;
     } else if (e.type === "trial_state" && TERMINAL.has(e.state)) stale = true;
-    else if (e.type === "report" && !e.report.preempted && !stale && sched) {
+    else if (isReport && !stale && sched) {
       // the decisions the driver journaled right after this report
       const after: string[] = [];
       for (let j = i + 1; j < events.length && events[j].type !== "snapshot" && events[j].type !== "report"; j++) {
         const d = events[j];
-        if (d.type === "decision" && (d.action === "pause" || d.action === "stop")) after.push(`${d.trialId}@${e.report.t} ${d.action}`);
-        if (d.type === "exploit") after.push(`${d.trialId}@${e.report.t} exploit ${d.donor}@${d.donorT} ${JSON.stringify(d.config)}`);
+        if (d.type === "decision" && (d.action === "pause" || d.action === "stop")) after.push(show(d, e.report.t));
+        if (d.type === "exploit") after.push(show({ ...d, action: "exploit" }, e.report.t));
       }
       const actions = sched.onResult(e.trialId, e.report).filter((a) => a.action === "pause" || a.action === "stop" || a.action === "exploit");
       recorded.push(...after);
@@ -53,14 +55,13 @@ function replay(run: string): { recorded: string[]; replayed: string[]; exploits
       checked++;
     }
   }
-  return { recorded, replayed, exploits, checked, reports };
+  return { method: cfg.method.kind, recorded, replayed, exploits, checked, reports };
 }
 
 for (const [run, interval] of [["pbt-workshop", 2], ["pbt-default", 1]] as const) {
   test(`the recorded GPU ${run} run (perturbation interval ${interval}): decisions reproduce from the journal's snapshots`, () => {
-    const cfg = JSON.parse(fs.readFileSync(path.resolve(__dirname, "../../data/results/gpu", run, "experiment.json"), "utf8"));
-    assert.equal(cfg.method.kind, "pbt");
-    const { recorded, replayed, exploits, checked, reports } = replay(run);
+    const { method, recorded, replayed, exploits, checked, reports } = replay(run);
+    assert.equal(method, "pbt");
     assert.ok(exploits >= 3, `the run exploited (${exploits})`);
     // only lines right after a trial ended are skipped (the replay does not feed ends)
     assert.ok(checked >= 0.75 * reports, `replayed ${checked} of ${reports} report lines`);

@@ -112,7 +112,7 @@ test("live page: the plot keeps updating after its cell returned; a stop click r
   const restored = await points(tab2);
   assert.ok(restored > 0, `restored ${restored} points`);
   const resumed = await tab.evaluate((code: string) => (window as any).tunelab.run(code), `src.resume(); src.actions.join(",")`);
-  assert.deepEqual(resumed.text, ["'pause,stop trial_001,resume'"], "the kernel-side source saw stop, pause, resume");
+  assert.deepEqual(resumed.text, ["'pause,stop trial_001,resume'"], "the kernel-side source saw pause, stop, resume");
 
   // both pages end with every point (trial_001 cut short by the click)
   await tab.waitForFunction(`document.querySelector(".tunelab-gpu")?.textContent.includes("finished")`, { timeout: 120_000, polling: 250 }).catch(async () => {

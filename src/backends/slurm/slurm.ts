@@ -425,7 +425,6 @@ export class SlurmBackend implements Backend {
     events.push({ type: "state", trialId: rec.id, state, at, exitCode: code, signal, message, jobId: rec.jobKey ?? undefined });
     if (this.spec.accounting === "sacct") {
       rec.acctPending = true;
-      rec.acctAttempts = 0;
       rec.acctSince = at;
     }
     else events.push({ type: "accounting", trialId: rec.id, ...fromJobTimes(rec.lastJob, rec.gpus) });
