@@ -17,6 +17,7 @@ import { printQuickInfo } from "tslab/dist/inspect";
 import { KERNEL_BRIDGE_SYMBOL } from "../../widgets/kernel-bridge";
 import type { FromWorker, ToWorker } from "./control-worker";
 import { Channel, Kernel, KernelTransport } from "./handlers";
+import { installPackageFallback } from "./resolve";
 import { SendQueue, address, logError, readConnection } from "./sockets";
 import { Message, Signer, WireError, decode, encode } from "./wire";
 
@@ -116,6 +117,9 @@ async function main(): Promise<void> {
       })();
     },
   };
+
+  // `import ... from "tunelab"` from whatever folder the notebook is in (before any converter exists).
+  installPackageFallback(process.cwd(), path.resolve(__dirname, "../../.."), require("@tslab/typescript-for-tslab").sys);
 
   let lastDiagnostics: Diagnostic[] = [];
   const convs = converterSet((d) => (lastDiagnostics = d));
