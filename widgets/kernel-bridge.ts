@@ -56,6 +56,11 @@ export interface KernelBridge {
   input?(prompt: string, options?: { password?: boolean }): Promise<string>;
   /** Hooks called once when the kernel shuts down. */
   onShutdown(fn: () => void | Promise<void>): void;
+  /**
+   * Called on every ■ Interrupt (while registered); returns the unregister
+   * function. Optional: bridges of other kernels may lack it.
+   */
+  onInterrupt?(fn: () => void): () => void;
   /** protocol version etc., for diagnostics */
   readonly info: { implementation: string; version: string };
 }

@@ -62,6 +62,7 @@ export class Kernel {
   private enqueued = 0;
   private abortUpTo = 0;
   private shutdownHooks: Array<() => void | Promise<void>> = [];
+  private interruptHooks = new Set<() => void>();
   private shuttingDown = false;
 
   constructor(private readonly d: KernelDeps) {
@@ -102,6 +103,10 @@ export class Kernel {
       input: (prompt: string, options: { password?: boolean } = {}) => this.input(prompt, options.password === true),
       onShutdown: (fn) => {
         this.shutdownHooks.push(fn);
+      },
+      onInterrupt: (fn) => {
+        this.interruptHooks.add(fn);
+        return () => void this.interruptHooks.delete(fn);
       },
       info: { implementation: "tunelab", version: this.d.version },
     };
@@ -243,6 +248,20 @@ export class Kernel {
         });
       default:
         logError(`unknown msg_type "${req.header.msg_type}" on ${channel}: ignored`);
+    }
+  }
+
+  /**
+   * ■ Interrupt (SIGINT): work a cell started in the background (an
+   * experiment's loop) hears it too, not just the awaiting cell.
+   */
+  runInterruptHooks(): void {
+    for (const fn of [...this.interruptHooks]) {
+      try {
+        fn();
+      } catch (e) {
+        logError("interrupt hook failed:", e);
+      }
     }
   }
 

@@ -146,7 +146,10 @@ async function main(): Promise<void> {
   require("tslab/dist/jupyter").lastWriteDisplayData = (data: any, update: boolean) => kernel.tslabDisplay(data, update);
 
   kernel.io.install();
-  process.on("SIGINT", () => executor.interrupt());
+  process.on("SIGINT", () => {
+    executor.interrupt();
+    kernel.runInterruptHooks();
+  });
   process.on("SIGTERM", () => void kernel.terminate());
   process.on("unhandledRejection", (reason) => kernel.reportAsync("Unhandled promise rejection", reason));
   process.on("uncaughtException", (err) => kernel.reportAsync("Uncaught exception", err));

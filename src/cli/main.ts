@@ -66,11 +66,30 @@ export async function main(argv: string[], io?: Partial<CliIO>): Promise<number>
   return code;
 }
 
+/** `tunelab CMD --help`: that command's lines of HELP (each command's block starts with "  tunelab CMD"). */
+export function commandHelp(cmd: string): string | null {
+  const lines = HELP.split("\n");
+  const out: string[] = [];
+  let inBlock = false;
+  for (const l of lines) {
+    if (/^  tunelab /.test(l)) inBlock = l.startsWith(`  tunelab ${cmd} `) || l === `  tunelab ${cmd}`;
+    else if (!/^ {4,}/.test(l)) inBlock = false;
+    if (inBlock) out.push(l);
+  }
+  return out.length ? `Usage:\n${out.join("\n")}\n\nExit codes: 0 success, 1 failure, 2 invalid configuration or arguments.\n` : null;
+}
+
 async function dispatch(argv: string[], io: CliIO): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === "--help" || cmd === "-h" || cmd === "help") {
     io.stdout.write(HELP);
     return cmd ? 0 : 2;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    const h = commandHelp(cmd);
+    if (!h) throw new UsageError(`tunelab: unknown command "${cmd}" (try tunelab --help)`);
+    io.stdout.write(h);
+    return 0;
   }
   switch (cmd) {
     case "run": return cmdRun(rest, io);
@@ -186,7 +205,23 @@ async function drive(exp: Experiment, io: CliIO): Promise<number> {
   }
   io.stdout.write(formatSummary(summary));
   io.stdout.write(`run dir: ${exp.runDir}\n`);
-  return summary.state === "failed" ? 1 : 0;
+  const verdict = failureVerdict(summary);
+  if (verdict) io.stderr.write(verdict + "\n");
+  return summary.state === "failed" || allTrialsFailed(summary) ? 1 : 0;
+}
+
+function allTrialsFailed(s: Summary): boolean {
+  return s.trials.length > 0 && s.trials.every((t) => t.state === "failed");
+}
+
+/** A run with failed trials says so; one whose trials all failed is a failed run. */
+export function failureVerdict(s: Summary): string | null {
+  const failed = s.trials.filter((t) => t.state === "failed");
+  if (!failed.length) return null;
+  const first = failed[0];
+  const why = first.message ? `: ${first.message.trim().split("\n").slice(-3).join(" | ")}` : "";
+  if (allTrialsFailed(s)) return `tunelab: all ${failed.length} trials failed (first, ${first.trial_id}${why}); see ${"trials/" + first.trial_id + "/"} in the run dir`;
+  return `tunelab: ${failed.length} of ${s.trials.length} trials failed (first, ${first.trial_id}${why})`;
 }
 
 // ---------------------------------------------------------------- status
