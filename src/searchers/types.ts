@@ -18,6 +18,12 @@ export interface Observation {
   loss: number;
 }
 
+/**
+ * How a trial ended, for searchers that learn from it (TPE: completed →
+ * COMPLETE, stopped → PRUNED unless it reached maxT, failed → left out).
+ */
+export type TrialEndState = "completed" | "stopped" | "failed";
+
 export interface Searcher {
   readonly kind: string;
   /** Next configuration, or null when exhausted (grid). */
@@ -25,6 +31,12 @@ export interface Searcher {
   /** Total configurations available (grid), or null when unbounded. */
   size(): number | null;
   observe(obs: Observation): void;
+  /**
+   * Optional: the trial ended (call it where the loop calls the scheduler's
+   * onTrialComplete / onTrialError). Searchers without it learn from
+   * observations only.
+   */
+  trialEnded?(trialId: string, state: TrialEndState): void;
   getState(): unknown;
   setState(state: unknown): void;
 }
