@@ -14,12 +14,17 @@
  *    with it continues from start_t on ITS OWN configuration's curve
  *    (the donor's position, the receiver's hyperparameters).
  * The clock only moves in wait(ms) (sleeping ms x timeScale real ms when
- * timeScale > 0). With a runDir it persists trial.json + decisions so a new
- * instance can adopt() trials after a kernel restart.
+ * timeScale > 0). wait() returns early, with the clock at that instant, when
+ * a trial starts waiting at a decision point or a trial's run ends: the
+ * virtual counterpart of the driver watching trial directories, so decisions
+ * and free slots are answered at once (issue 13 item 5). With a runDir it
+ * persists trial.json + decisions so a new instance can adopt() trials after
+ * a kernel restart. `curveFn` replaces the table with a function (the
+ * schedulers' simulator, src/schedulers/simulate.ts, runs on this clock).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { SpaceSpec } from "../config/types";
+import type { HParams, SpaceSpec } from "../config/types";
 import type { AdoptedTrial, Backend, BackendEvent, Report, TrialJson, TrialLaunch, TrialState } from "./types";
 import { type CurveTable, NearestCurves, type RecordedConfig, checkCurvesForSpace, loadCurves } from "./curves";
 import { checkTrialId, decisionFile, readJson, writeJsonAtomic } from "./trial-files";
@@ -38,7 +43,13 @@ export interface ReplayOptions {
   runDir?: string;
   /** virtual clock start, ms since the epoch (default: Date.now()). */
   startTime?: number;
+  /** curves as a function instead of a table: what config c reports at t and how long that step takes. */
+  curveFn?: ReplayCurveFn;
+  /** extra simulated seconds of the first step of a run that restores a checkpoint (process restart). */
+  restartSeconds?: number;
 }
+
+export type ReplayCurveFn = (config: HParams, t: number, trialId: string) => { value: number; seconds: number };
 
 interface Ckpt {
   t: number;
@@ -84,10 +95,18 @@ export class ReplayBackend implements Backend {
   private readonly emitted = new Map<string, number>();
   private pending: BackendEvent[] = [];
   private closed = false;
+  /** trials in state running (the simulation loop scans only these) */
+  private readonly running = new Set<ReplayTrial>();
+  /** an event since the last poll needs the driver (a decision point reached, a run ended) */
+  private wake = false;
+  private readonly curveFn?: ReplayCurveFn;
+  private readonly restartMs: number;
 
   constructor(o: ReplayOptions) {
-    this.table = typeof o.curves === "string" ? loadCurves(o.curves) : o.curves;
-    checkCurvesForSpace(this.table, o.space, o.metric);
+    this.curveFn = o.curveFn;
+    this.restartMs = Math.max(0, (o.restartSeconds ?? 0) * 1000);
+    this.table = o.curveFn ? { source: "curve function", keys: [], metric: o.metric, configs: [] } : typeof o.curves === "string" ? loadCurves(o.curves) : o.curves;
+    if (!o.curveFn) checkCurvesForSpace(this.table, o.space, o.metric);
     this.nearest = new NearestCurves(this.table, o.space);
     this.maxConcurrent = Math.max(1, Math.floor(o.maxConcurrent ?? 4));
     this.timeScale = Math.max(0, o.timeScale ?? 0);
@@ -104,12 +123,50 @@ export class ReplayBackend implements Backend {
     return this.clock;
   }
 
-  /** Advances the virtual clock; sleeps only when timeScale > 0. */
+  /** Advances the virtual clock (stopping early at an event that needs the driver); sleeps only when timeScale > 0. */
   async wait(ms: number): Promise<void> {
-    const d = Math.max(0, ms);
-    this.clock += d;
+    const d = this.advanceClock(ms);
     if (this.timeScale > 0 && d > 0) await new Promise((r) => setTimeout(r, d * this.timeScale));
     else await new Promise((r) => setImmediate(r));
+  }
+
+  /**
+   * wait() without the sleep (the synchronous simulator): moves the clock by
+   * up to ms, to the first instant at which a trial waits at a decision point
+   * or a run ends; returns the virtual ms advanced.
+   */
+  advanceClock(ms: number): number {
+    const from = this.clock;
+    const until = from + Math.max(0, ms);
+    while (!this.wake) {
+      const at = this.nextEventAt();
+      if (at === null || at > until) break;
+      this.clock = Math.max(this.clock, at);
+      this.advance();
+    }
+    if (!this.wake) this.clock = until;
+    return this.clock - from;
+  }
+
+  /** poll() for the synchronous simulator. */
+  takeEvents(): BackendEvent[] {
+    this.assertOpen();
+    this.advance();
+    this.wake = false;
+    const out = this.pending;
+    this.pending = [];
+    return out;
+  }
+
+  private nextEventAt(): number | null {
+    let at: number | null = null;
+    for (const t of this.running) if (t.blockedAt === null && (at === null || t.nextAt < at)) at = t.nextAt;
+    const head = this.queue[0];
+    if (head && this.running.size < this.maxConcurrent) {
+      const s = Math.max(head.readyAt, this.simTime);
+      if (at === null || s < at) at = s;
+    }
+    return at;
   }
 
   trialDir(trialId: string): string {
@@ -130,7 +187,7 @@ export class ReplayBackend implements Backend {
   }
 
   private enqueue(l: TrialLaunch, reportsBefore: number, adoptedLines?: number): void {
-    const found = this.nearest.find(l.trial.config);
+    const found = this.curveFn ? this.fnCurve(l) : this.nearest.find(l.trial.config);
     const at = this.clock;
     const base = {
       id: l.trialId,
@@ -150,6 +207,7 @@ export class ReplayBackend implements Backend {
       this.trials.set(l.trialId, t);
       this.pending.push({ type: "state", trialId: l.trialId, state: "failed", at, exitCode: null, message });
       this.pending.push({ type: "accounting", trialId: l.trialId, gpuSeconds: 0, runSeconds: 0, queueSeconds: 0, gpus: 0, source: "replay" });
+      this.wake = true;
       return;
     }
     const t: ReplayTrial = { ...base, curve: found, state: "queued" };
@@ -166,7 +224,7 @@ export class ReplayBackend implements Backend {
     if (adoptedLines !== undefined) {
       // resume the simulation where the previous instance left it
       const lastT = (l.trial.start_t ?? 0) + adoptedLines;
-      t.state = "running";
+      this.setState(t, "running");
       t.startedAt = this.clock;
       t.nextT = lastT + 1;
       this.loadDecisions(t);
@@ -211,11 +269,7 @@ export class ReplayBackend implements Backend {
   }
 
   async poll(): Promise<BackendEvent[]> {
-    this.assertOpen();
-    this.advance();
-    const out = this.pending;
-    this.pending = [];
-    return out;
+    return this.takeEvents();
   }
 
   async copyCheckpoint(fromTrial: string, rel: string, toTrial: string): Promise<string> {
@@ -246,6 +300,16 @@ export class ReplayBackend implements Backend {
 
   // ---- the simulation ----
 
+  /** The run's curve from curveFn: t = 1..max_t for this config (a run's config is fixed). */
+  private fnCurve(l: TrialLaunch): RecordedConfig {
+    const n = l.trial.max_t;
+    const points = Array.from({ length: n }, (_, i) => {
+      const r = this.curveFn!(l.trial.config, i + 1, l.trialId);
+      return { t: i + 1, value: r.value, time_s: r.seconds };
+    });
+    return { index: -1, values: { ...l.trial.config } as RecordedConfig["values"], points, maxT: n };
+  }
+
   private assertOpen(): void {
     if (this.closed) throw new Error("replay backend is closed");
   }
@@ -272,17 +336,15 @@ export class ReplayBackend implements Backend {
   }
 
   private runningCount(): number {
-    let n = 0;
-    for (const t of this.trials.values()) if (t.state === "running") n++;
-    return n;
+    return this.running.size;
   }
 
   /** Process every simulated event up to the clock, in time order. */
   private advance(): void {
     for (;;) {
       let next: ReplayTrial | null = null;
-      for (const t of this.trials.values()) {
-        if (t.state === "running" && t.blockedAt === null && t.nextAt <= this.clock && (!next || t.nextAt < next.nextAt)) next = t;
+      for (const t of this.running) {
+        if (t.blockedAt === null && t.nextAt <= this.clock && (!next || t.nextAt < next.nextAt)) next = t;
       }
       const head = this.queue[0];
       const startAt = head && this.runningCount() < this.maxConcurrent ? Math.max(head.readyAt, this.simTime) : Infinity;
@@ -300,9 +362,9 @@ export class ReplayBackend implements Backend {
   }
 
   private startTrial(t: ReplayTrial, at: number): void {
-    t.state = "running";
+    this.setState(t, "running");
     t.startedAt = at;
-    t.nextAt = at + this.stepMs(t, t.nextT);
+    t.nextAt = at + this.stepMs(t, t.nextT) + (t.trial.restore_from ? this.restartMs : 0);
     this.pending.push({ type: "state", trialId: t.id, state: "running", at, message: `replaying recorded configuration ${JSON.stringify(t.curve.values)}` });
   }
 
@@ -336,6 +398,14 @@ export class ReplayBackend implements Backend {
     t.blockedAt = tt;
     t.nextAt = Infinity;
     if (t.decisions.has(tt)) this.applyDecision(t, tt, at);
+    else this.wake = true;
+  }
+
+  /** every state change goes through here, so `running` stays exact */
+  private setState(t: ReplayTrial, state: TrialState): void {
+    t.state = state;
+    if (state === "running") this.running.add(t);
+    else this.running.delete(t);
   }
 
   private applyDecision(t: ReplayTrial, tt: number, at: number): void {
@@ -354,7 +424,8 @@ export class ReplayBackend implements Backend {
   }
 
   private finish(t: ReplayTrial, state: TrialState, at: number): void {
-    t.state = state;
+    this.setState(t, state);
+    this.wake = true;
     t.blockedAt = null;
     t.nextAt = Infinity;
     t.requested = undefined;
@@ -376,7 +447,8 @@ export class ReplayBackend implements Backend {
   private endUnstarted(t: ReplayTrial, state: "stopped" | "paused"): void {
     const i = this.queue.indexOf(t);
     if (i >= 0) this.queue.splice(i, 1);
-    t.state = state;
+    this.setState(t, state);
+    this.wake = true;
     this.pending.push({ type: "state", trialId: t.id, state, at: this.clock });
     this.pending.push({ type: "accounting", trialId: t.id, gpuSeconds: 0, runSeconds: 0, queueSeconds: (this.clock - t.submittedAt) / 1000, gpus: 0, source: "replay" });
   }
