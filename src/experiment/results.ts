@@ -8,6 +8,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ExperimentConfig, HParams } from "../config/types";
 import type { ComparisonRow, ScheduleStep } from "../results/row";
+import { cpuSlots, experimentDevice, runSeconds, type DeviceKind } from "../results/device";
+import { rowFromSummary } from "../results/summary-row";
 import type { ExperimentEvent } from "./events";
 import { metricValue, type BestPoint, type PolicyRow, type TrialRecord, type TrialTable } from "./table";
 
@@ -32,6 +34,8 @@ export interface TrialSummary {
   gpu_seconds: number;
   queue_seconds: number;
   /** extra keys */
+  /** seconds its processes ran (the CPU-slot time of a CPU run) */
+  run_seconds: number;
   last_value: number | null;
   reports: number;
   bracket?: number;
@@ -58,6 +62,14 @@ export interface Summary {
   max_t: number;
   gpus: number;
   gpus_per_trial: number;
+  /** what the trials computed on (results/device.ts); a CPU run has gpus = gpu_seconds = 0 */
+  device: DeviceKind;
+  /** GPUs, or CPU slots (trials at once) of a CPU run */
+  devices: number;
+  /** gpu_seconds for a GPU run; for a CPU run the trials' process seconds (CPU-slot-seconds) */
+  device_seconds: number;
+  /** the trials' process seconds, whatever the device */
+  run_seconds: number;
 }
 
 /** The full budget of a config: the method's maxT where it has one, else trainer.epochs. */
@@ -106,10 +118,16 @@ export function buildSummary(config: ExperimentConfig, table: TrialTable): Summa
   const pbt = config.method.kind === "pbt";
   const start = table.startedAt ?? table.lastAt ?? 0;
   const end = table.lastAt ?? start;
+  // a CPU run (e.g. the small model with backend.gpus set) used no GPU time, whatever the slots were called
+  const device = experimentDevice(config);
+  const gpuOf = (tr: TrialRecord) => (device === "cpu" ? 0 : round6(table.gpuSeconds(tr)));
+  let runTotal = 0;
   const trials = table.list().map((tr): TrialSummary => {
+    const run = round6(runSeconds(tr.runs, table.lastAt));
+    runTotal += run;
     const s: TrialSummary = {
       trial_id: tr.trialId, config: { ...tr.config }, state: tr.state, last_t: tr.lastT,
-      gpu_seconds: round6(table.gpuSeconds(tr)), queue_seconds: round6(table.queueSeconds(tr)),
+      gpu_seconds: gpuOf(tr), queue_seconds: round6(table.queueSeconds(tr)), run_seconds: run,
       last_value: tr.lastValue, reports: tr.reports,
     };
     if (tr.bracket !== undefined) s.bracket = tr.bracket;
@@ -125,15 +143,19 @@ export function buildSummary(config: ExperimentConfig, table: TrialTable): Summa
     mode: config.mode,
     best: bestResult(table, table.best, pbt),
     best_any: bestResult(table, table.bestAny, pbt),
-    gpu_seconds: round6(table.totalGpuSeconds()),
+    gpu_seconds: device === "cpu" ? 0 : round6(table.totalGpuSeconds()),
     wall_seconds: round6(Math.max(0, end - start) / 1000),
     time_to_best_s: table.best ? round6(Math.max(0, table.best.at - start) / 1000) : null,
     states: table.stateCounts(),
     trials,
     state: table.experimentState,
     max_t: table.maxT,
-    gpus: allocationGpus(config),
+    gpus: device === "cpu" ? 0 : allocationGpus(config),
     gpus_per_trial: config.trainer.gpusPerTrial,
+    device,
+    devices: device === "cpu" ? cpuSlots(config) : allocationGpus(config),
+    device_seconds: device === "cpu" ? round6(runTotal) : round6(table.totalGpuSeconds()),
+    run_seconds: round6(runTotal),
   };
 }
 
@@ -149,25 +171,12 @@ export function writeSummary(runDir: string, summary: Summary): string {
   return file;
 }
 
-/** The comparison row (contract 5); the type is the results module's. */
+/**
+ * The comparison row (contract 5): the results module's rowFromSummary, the
+ * same function `tunelab compare RUN_DIR` applies to summary.json.
+ */
 export function summaryRow(config: ExperimentConfig, summary: Summary): ComparisonRow {
-  const row: ComparisonRow = {
-    method: summary.method,
-    experiment: summary.experiment,
-    metric: summary.metric,
-    mode: summary.mode,
-    bestValue: summary.best ? summary.best.value : null,
-    bestConfig: summary.best ? { ...summary.best.config } : null,
-    bestAnyValue: summary.best_any ? summary.best_any.value : null,
-    bestAnyT: summary.best_any ? summary.best_any.t : null,
-    maxT: summary.max_t,
-    runtimeMinutes: summary.time_to_best_s !== null ? summary.time_to_best_s / 60 : summary.wall_seconds / 60,
-    gpus: allocationGpus(config),
-    gpuMinutes: summary.gpu_seconds / 60,
-    source: config.runDir,
-  };
-  if (summary.best?.schedule) row.schedule = summary.best.schedule;
-  return row;
+  return rowFromSummary(summary, config, { source: config.runDir });
 }
 
 /** Column-oriented rows → danfojs DataFrame (loaded lazily: it is heavy). */

@@ -44,10 +44,18 @@ export interface ComparisonPoint {
   runtimeMinutes?: number;
   gpus?: number;
   costRatio?: number;
+  /** what the row ran on (default "gpu"); CPU rows are placed by deviceMinutes */
+  device?: "gpu" | "cpu";
+  /** GPU-minutes or CPU-minutes, by `device` (default gpuMinutes) */
+  deviceMinutes?: number;
+  /** GPUs or CPU slots, by `device` */
+  devices?: number;
 }
 
 export function comparisonChart(rows: readonly ComparisonPoint[], opts: { metric?: string; logX?: boolean; title?: string; width?: number; height?: number } = {}): VegaLiteSpec {
-  const values = rows.filter((r) => finite(r.bestLoss) && finite(r.gpuMinutes) && r.gpuMinutes > 0).map((r) => ({ ...r }));
+  const anyCpu = rows.some((r) => r.device === "cpu");
+  if (anyCpu) return deviceChart(rows, opts);
+  const values = rows.filter((r) => finite(r.bestLoss) && finite(r.gpuMinutes) && r.gpuMinutes > 0).map((r) => gpuOnly(r));
   const g = values.map((v) => v.gpuMinutes);
   // a log axis once the methods differ by more than 10x in cost
   const logX = opts.logX ?? (g.length > 1 && Math.max(...g) / Math.min(...g) > 10);
@@ -71,5 +79,54 @@ export function comparisonChart(rows: readonly ComparisonPoint[], opts: { metric
       { mark: { type: "point", filled: true, size: 120 }, encoding: { x, y, color: { field: "method", type: "nominal" }, tooltip } },
       { mark: { type: "text", dx: 8, align: "left", baseline: "middle" }, encoding: { x, y, text: { field: "method", type: "nominal" } } },
     ],
+  };
+}
+
+/** A GPU point as before the device keys existed (the GPU-only chart's data is unchanged). */
+function gpuOnly(r: ComparisonPoint): ComparisonPoint {
+  const { device: _d, deviceMinutes: _m, devices: _n, ...rest } = r;
+  return rest;
+}
+
+/**
+ * With CPU rows: x is each row's own device-minutes. All CPU: "CPU-minutes".
+ * Mixed: one panel per device (GPU-minutes and CPU-minutes never share an axis).
+ */
+function deviceChart(rows: readonly ComparisonPoint[], opts: { metric?: string; logX?: boolean; title?: string; width?: number; height?: number }): VegaLiteSpec {
+  const values = rows
+    .map((r) => ({ ...r, device: r.device ?? "gpu", deviceMinutes: r.deviceMinutes ?? r.gpuMinutes }))
+    .filter((r) => finite(r.bestLoss) && finite(r.deviceMinutes) && r.deviceMinutes > 0);
+  const kinds = [...new Set(values.map((v) => v.device))].sort();
+  const mixed = kinds.length > 1;
+  const unit = mixed ? "device-minutes" : kinds[0] === "gpu" ? "GPU-minutes" : "CPU-minutes";
+  const g = values.map((v) => v.deviceMinutes);
+  const logX = opts.logX ?? (!mixed && g.length > 1 && Math.max(...g) / Math.min(...g) > 10);
+  const x = { field: "deviceMinutes", type: "quantitative", title: unit, scale: logX ? { type: "log" } : { zero: true } };
+  const y = { field: "bestLoss", type: "quantitative", title: `best ${opts.metric ?? "eval loss"}`, scale: { zero: false } };
+  const tooltip = [
+    { field: "method", type: "nominal" },
+    { field: "bestLoss", type: "quantitative", format: ".4g", title: `best ${opts.metric ?? "eval loss"}` },
+    { field: "device", type: "nominal" },
+    { field: "deviceMinutes", type: "quantitative", format: ".1f", title: unit },
+    ...(values.some((v) => v.runtimeMinutes != null) ? [{ field: "runtimeMinutes", type: "quantitative", format: ".1f", title: "runtime to best (min)" }] : []),
+    ...(values.some((v) => v.devices != null) ? [{ field: "devices", type: "quantitative", title: mixed ? "GPUs / CPU slots" : kinds[0] === "gpu" ? "GPUs" : "CPU slots" }] : []),
+    ...(values.some((v) => v.costRatio != null) ? [{ field: "costRatio", type: "quantitative", format: ".2f", title: "cost vs grid (same device)" }] : []),
+  ];
+  const layer = [
+    { mark: { type: "point", filled: true, size: 120 }, encoding: { x, y, color: { field: "method", type: "nominal" }, tooltip } },
+    { mark: { type: "text", dx: 8, align: "left", baseline: "middle" }, encoding: { x, y, text: { field: "method", type: "nominal" } } },
+  ];
+  const base = {
+    $schema: VEGA_LITE_V5_SCHEMA,
+    title: opts.title ?? `best loss vs ${unit}`,
+    data: { name: "methods", values },
+  };
+  if (!mixed) return { ...base, width: opts.width ?? 420, height: opts.height ?? 280, layer };
+  return {
+    ...base,
+    // one panel per device, each with its own x axis: the minutes are different costs
+    facet: { column: { field: "device", type: "nominal", title: "device", sort: kinds } },
+    spec: { width: Math.round((opts.width ?? 420) / 2), height: opts.height ?? 280, layer },
+    resolve: { scale: { x: "independent" } },
   };
 }

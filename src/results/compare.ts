@@ -7,7 +7,8 @@
  */
 import type { ComparisonRow } from "./row";
 import { rowLabel } from "./row";
-import { csvField, fixed, formatConfig, formatRatio, mdCell, rowConfigText } from "./format";
+import { csvField, exportSource, fixed, formatConfig, formatRatio, mdCell, rounded, rowConfigText } from "./format";
+import { deviceWords, type DeviceKind } from "./device";
 import type { VegaLiteSpec } from "../plots/spec";
 import { comparisonChart, type ComparisonPoint } from "../plots/gpu-and-comparison";
 
@@ -18,8 +19,27 @@ export interface CompareOptions {
 
 export interface ComparedRow extends ComparisonRow {
   runType: string;
-  /** gpuMinutes / baseline gpuMinutes; null without a baseline (or a zero one). */
+  /**
+   * device-minutes / the baseline's device-minutes, against the first baseline
+   * row on the same device (GPU rows against a GPU grid, CPU rows against a CPU
+   * grid); null without one (or a zero one).
+   */
   costRatio: number | null;
+}
+
+/** What a row computed on ("gpu" for rows without the key). */
+export function rowDevice(r: ComparisonRow): DeviceKind {
+  return r.device === "cpu" ? "cpu" : "gpu";
+}
+
+/** Devices of the allocation in the row's own unit (GPUs or CPU slots). */
+export function rowDevices(r: ComparisonRow): number {
+  return rowDevice(r) === "cpu" ? r.devices ?? NaN : r.gpus;
+}
+
+/** Device-minutes in the row's own unit (GPU-minutes or CPU-minutes); NaN when unknown. */
+export function rowDeviceMinutes(r: ComparisonRow): number {
+  return rowDevice(r) === "cpu" ? r.deviceMinutes ?? NaN : r.gpuMinutes;
 }
 
 export const MARKDOWN_COLUMNS = [
@@ -32,55 +52,92 @@ export const MARKDOWN_COLUMNS = [
   "Best config",
 ] as const;
 
+/** The Markdown header for these rows: GPU words, CPU words, or (mixed) device words with the unit in each cell. */
+export function markdownColumns(rows: readonly ComparisonRow[]): string[] {
+  const kinds = new Set(rows.map(rowDevice));
+  if (kinds.size > 1) return MARKDOWN_COLUMNS.map((c) => (c === "# GPUs" ? "Devices" : c === "GPU Minutes" ? "Device Minutes" : c));
+  const w = deviceWords(kinds.has("cpu") ? "cpu" : "gpu");
+  return MARKDOWN_COLUMNS.map((c) => (c === "# GPUs" ? w.count : c === "GPU Minutes" ? w.minutes : c));
+}
+
+/** Columns appended after the first 16 (device, devices, device_minutes), so positional readers keep working. */
 export const CSV_COLUMNS = [
   "run_type", "method", "member", "metric", "mode", "eval_loss", "best_config",
   "runtime_min", "gpus", "gpu_minutes", "cost_ratio", "best_any_value", "best_any_t", "max_t", "source", "note",
+  "device", "devices", "device_minutes",
 ] as const;
 
 export class Comparison {
   readonly rows: ComparedRow[];
+  /** the first row of the baseline method (any device) */
   readonly baseline: ComparedRow | null;
+  /** per device: the first row of the baseline method that ran on it (the cost reference of that device's rows) */
+  readonly baselines: Record<DeviceKind, ComparedRow | null>;
   readonly baselineMethod: string;
 
   constructor(rows: ComparisonRow[], opts: CompareOptions = {}) {
     this.baselineMethod = opts.baseline ?? "manual";
     // The first row of the baseline method is the reference: a team has one manual grid.
-    const base = rows.find((r) => r.method === this.baselineMethod) ?? null;
-    const baseGpu = base && base.gpuMinutes > 0 ? base.gpuMinutes : null;
-    this.rows = rows.map((r) => ({
-      ...r,
-      runType: rowLabel(r),
-      costRatio: baseGpu === null ? null : r.gpuMinutes / baseGpu,
-    }));
-    this.baseline = base ? this.rows[rows.indexOf(base)] : null;
+    // GPU-minutes and CPU-minutes are different costs, so each device has its own reference.
+    const baseOf = (k: DeviceKind) => rows.find((r) => r.method === this.baselineMethod && rowDevice(r) === k) ?? null;
+    const bases = { gpu: baseOf("gpu"), cpu: baseOf("cpu") };
+    this.rows = rows.map((r) => {
+      const base = bases[rowDevice(r)];
+      const baseMin = base ? rowDeviceMinutes(base) : NaN;
+      const mine = rowDeviceMinutes(r);
+      return { ...r, runType: rowLabel(r), costRatio: baseMin > 0 && Number.isFinite(mine) ? mine / baseMin : null };
+    });
+    const at = (r: ComparisonRow | null) => (r ? this.rows[rows.indexOf(r)] : null);
+    this.baselines = { gpu: at(bases.gpu), cpu: at(bases.cpu) };
+    this.baseline = at(rows.find((r) => r.method === this.baselineMethod) ?? null);
+  }
+
+  /** Rows on more than one kind of device (their minutes are not added up or ranked together). */
+  get mixed(): boolean {
+    return new Set(this.rows.map(rowDevice)).size > 1;
   }
 
   /** The workshop's table, one line per row, in the order given. */
   markdown(): string {
-    const head = `| ${MARKDOWN_COLUMNS.join(" | ")} |`;
-    const sep = `|${MARKDOWN_COLUMNS.map((_, i) => (i === 0 || i === 6 ? "---" : "---:")).join("|")}|`;
+    const columns = markdownColumns(this.rows);
+    const head = `| ${columns.join(" | ")} |`;
+    const sep = `|${columns.map((_, i) => (i === 0 || i === 6 ? "---" : "---:")).join("|")}|`;
+    const mixed = this.mixed;
     const lines = this.rows.map((r) => {
+      const w = deviceWords(rowDevice(r));
+      const n = rowDevices(r);
+      const count = Number.isFinite(n) ? String(n) : "—";
+      const minutes = fixed(rowDeviceMinutes(r), 1);
       const cells = [
         r.runType,
         fixed(r.bestValue, 4),
         fixed(r.runtimeMinutes, 1),
-        String(r.gpus),
-        fixed(r.gpuMinutes, 1),
+        mixed ? `${count} ${rowDevice(r) === "cpu" ? "CPU slots" : "GPUs"}` : count,
+        mixed && minutes !== "—" ? `${minutes} ${w.unit}` : minutes,
         formatRatio(r.costRatio),
         rowConfigText(r),
       ];
       return `| ${cells.map(mdCell).join(" | ")} |`;
     });
-    return [head, sep, ...lines].join("\n") + "\n";
+    const note = mixed
+      ? ["", "GPU-minutes and CPU-minutes are different costs: each row's cost ratio is against the manual grid on the same device (— where there is none)."]
+      : [];
+    return [head, sep, ...lines, ...note].join("\n") + "\n";
   }
 
+  /**
+   * The group summary as CSV: losses with the Markdown table's 4 decimals,
+   * minutes with 2, ratios with 3; sources without absolute paths (the file
+   * is handed in; a path would name someone's home directory).
+   */
   csv(): string {
     const out = [CSV_COLUMNS.join(",")];
     for (const r of this.rows) {
       out.push([
-        r.runType, r.method, r.member ?? "", r.metric, r.mode, r.bestValue, rowConfigText(r),
-        r.runtimeMinutes, r.gpus, r.gpuMinutes, r.costRatio, r.bestAnyValue ?? null, r.bestAnyT ?? null,
-        r.maxT ?? null, r.source ?? "", r.note ?? "",
+        r.runType, r.method, r.member ?? "", r.metric, r.mode, rounded(r.bestValue, 4), rowConfigText(r),
+        rounded(r.runtimeMinutes, 2), r.gpus, rounded(r.gpuMinutes, 2), rounded(r.costRatio, 3),
+        rounded(r.bestAnyValue ?? null, 4), r.bestAnyT ?? null, r.maxT ?? null, exportSource(r.source), r.note ?? "",
+        rowDevice(r), rowDevices(r), rounded(rowDeviceMinutes(r), 2),
       ].map(csvField).join(","));
     }
     return out.join("\n") + "\n";
@@ -112,42 +169,62 @@ export class Comparison {
     // cheapest/fastest only among rows that produced a full-budget result: spending little to find nothing is no win
     const withResult = ranked.length ? ranked : this.rows;
     const noResult = this.rows.filter((r) => r.bestValue === null);
-    const byGpu = [...withResult].sort((a, b) => a.gpuMinutes - b.gpuMinutes);
-    if (byGpu.length) {
-      const c = byGpu[0];
-      const most = byGpu[byGpu.length - 1];
-      const none = noResult.length && ranked.length ? ` (${noResult.map((r) => r.runType).join(", ")}: no full-budget result)` : "";
-      lines.push(`- Fewest GPU-minutes: ${c.runType} used ${fixed(c.gpuMinutes, 1)} GPU-min; the most was ${most.runType} with ${fixed(most.gpuMinutes, 1)} GPU-min${none}.`);
+    // GPU-minutes and CPU-minutes are different costs: never ranked against each other
+    const kinds = (["gpu", "cpu"] as DeviceKind[]).filter((k) => this.rows.some((r) => rowDevice(r) === k));
+    const word = (k: DeviceKind) => (k === "cpu" ? "CPU" : "GPU");
+    const fewest: string[] = [];
+    for (const k of kinds) {
+      const w = deviceWords(k);
+      const byCost = withResult.filter((r) => rowDevice(r) === k && Number.isFinite(rowDeviceMinutes(r))).sort((a, b) => rowDeviceMinutes(a) - rowDeviceMinutes(b));
+      if (!byCost.length) continue;
+      const c = byCost[0];
+      const most = byCost[byCost.length - 1];
+      const missing = noResult.filter((r) => rowDevice(r) === k);
+      const none = missing.length && ranked.length ? ` (${missing.map((r) => r.runType).join(", ")}: no full-budget result)` : "";
+      fewest.push(`Fewest ${word(k)}-minutes: ${c.runType} used ${fixed(rowDeviceMinutes(c), 1)} ${w.unit}; the most was ${most.runType} with ${fixed(rowDeviceMinutes(most), 1)} ${w.unit}${none}.`);
     }
+    if (fewest.length) lines.push(`- ${fewest.join(" ")}`);
     const byTime = [...withResult].sort((a, b) => a.runtimeMinutes - b.runtimeMinutes);
     if (byTime.length) {
       const f = byTime[0];
-      lines.push(`- Fastest to its best: ${f.runType} in ${fixed(f.runtimeMinutes, 1)} min wall-clock on ${f.gpus} GPU(s).`);
+      const n = rowDevices(f);
+      lines.push(`- Fastest to its best: ${f.runType} in ${fixed(f.runtimeMinutes, 1)} min wall-clock on ${Number.isFinite(n) ? n : "?"} ${deviceWords(rowDevice(f)).per}.`);
     }
-    if (this.baseline && this.baseline.gpuMinutes > 0) {
-      const others = this.rows.filter((r) => r !== this.baseline);
-      const ratios = others.map((r) => `${r.runType} ${formatRatio(r.costRatio)}`).join(", ");
-      lines.push(`- Cost ratio against the ${this.baseline.runType} (${fixed(this.baseline.gpuMinutes, 1)} GPU-min = 1.00): ${ratios || "no other method yet"}.`);
-    } else if (this.baseline) {
-      lines.push(`- The ${this.baseline.runType} used 0 GPU-minutes (a CPU-only run?), so no cost ratio: give the local backend GPU slots (backend.gpus) or load the workshop's reference grid.`);
-    } else {
-      lines.push(`- No ${this.baselineMethod} row, so no cost ratio: run or load the manual grid first.`);
+    const costs: string[] = [];
+    for (const k of kinds) {
+      const base = this.baselines[k];
+      const w = deviceWords(k);
+      if (base && rowDeviceMinutes(base) > 0) {
+        const others = this.rows.filter((r) => r !== base && rowDevice(r) === k);
+        const ratios = others.map((r) => `${r.runType} ${formatRatio(r.costRatio)}`).join(", ");
+        costs.push(`Cost ratio against the ${base.runType} (${fixed(rowDeviceMinutes(base), 1)} ${w.unit} = 1.00): ${ratios || (kinds.length > 1 ? `no other ${word(k)} row yet` : "no other method yet")}.`);
+      } else if (base && k === "gpu") {
+        costs.push(`The ${base.runType} used 0 GPU-minutes (a CPU-only run?), so no cost ratio: give the local backend GPU slots (backend.gpus) or load the workshop's reference grid.`);
+      } else if (base) {
+        costs.push(`The ${base.runType} has no CPU-minutes recorded, so no cost ratio for the CPU rows.`);
+      } else if (this.baseline) {
+        const these = this.rows.filter((r) => rowDevice(r) === k).map((r) => r.runType).join(", ");
+        costs.push(`${these} ran on ${k === "cpu" ? "the CPU" : "GPUs"} and the ${this.baseline.runType} on ${k === "cpu" ? "GPUs" : "the CPU"}: no cost ratio (${word(k)}-minutes are not ${word(k === "cpu" ? "gpu" : "cpu")}-minutes); run the manual grid on the same backend for a reference.`);
+      }
     }
-    if (ranked.length && this.baseline && this.baseline.bestValue !== null) {
+    if (!this.baseline) costs.push(`No ${this.baselineMethod} row, so no cost ratio: run or load the manual grid first.`);
+    lines.push(`- ${costs.join(" ")}`);
+    const bBase = ranked.length ? this.baselines[rowDevice(ranked[0])] ?? this.baseline : null;
+    if (ranked.length && bBase && bBase.bestValue !== null) {
       const b = ranked[0];
-      const cheaper = ranked.filter((r) => r !== this.baseline && r.costRatio !== null && r.costRatio < 1);
-      const within = cheaper.filter((r) => Math.abs(r.bestValue! - this.baseline!.bestValue!) <= 0.01 * Math.abs(this.baseline!.bestValue!));
-      if (b === this.baseline) {
-        lines.push(`- The manual grid's own best was not beaten${within.length ? `; ${within.map((r) => r.runType).join(", ")} came within 1% of it for less GPU time` : ""}.`);
+      const cheaper = ranked.filter((r) => r !== bBase && r.costRatio !== null && r.costRatio < 1);
+      const within = cheaper.filter((r) => Math.abs(r.bestValue! - bBase.bestValue!) <= 0.01 * Math.abs(bBase.bestValue!));
+      if (b === bBase) {
+        lines.push(`- The manual grid's own best was not beaten${within.length ? `; ${within.map((r) => r.runType).join(", ")} came within 1% of it for less ${word(rowDevice(b))} time` : ""}.`);
       } else {
-        lines.push(`- ${b.runType} beat the manual grid's ${fixed(this.baseline.bestValue, 4)} at cost ratio ${formatRatio(b.costRatio)}.`);
+        lines.push(`- ${b.runType} beat the manual grid's ${fixed(bBase.bestValue, 4)} at cost ratio ${formatRatio(b.costRatio)}.`);
       }
     }
     const shortBest = this.rows.filter((r) => r.bestAnyT != null && r.maxT != null && r.bestAnyT < r.maxT && r.bestAnyValue != null);
     const caveatDetail = shortBest.length
       ? ` (${shortBest.map((r) => `${r.runType}: ${fixed(r.bestAnyValue, 4)} at t=${r.bestAnyT} of ${r.maxT}`).join("; ")})`
       : "";
-    lines.push(`- Caveat: a loss seen after fewer epochs is not comparable with a full-budget loss${caveatDetail}; the table compares full-budget values only, and the workshop's PBT/BOHB ran on different GPUs than its manual grid.`);
+    lines.push(`- Caveat: a loss seen after fewer epochs is not comparable with a full-budget loss${caveatDetail}; the table compares full-budget values only, and the workshop's PBT/BOHB ran on different GPUs than its manual grid${this.mixed ? "; CPU and GPU rows do not compare in cost" : ""}.`);
     return lines.slice(0, 7).join("\n") + "\n";
   }
 
@@ -164,10 +241,13 @@ export class Comparison {
       gpu_minutes: r.gpuMinutes,
       cost_ratio: r.costRatio ?? NaN,
       best_config: formatConfig(r.bestConfig),
+      device: rowDevice(r),
+      devices: rowDevices(r),
+      device_minutes: rowDeviceMinutes(r),
     })));
   }
 
-  /** Best loss vs GPU-minutes, one point per row (the plots module's comparisonChart, vega-lite v5). */
+  /** Best loss vs device-minutes (GPU or CPU, by the rows), one point per row (the plots module's comparisonChart, vega-lite v5). */
   chartSpec(opts: { logX?: boolean; title?: string } = {}): VegaLiteSpec {
     const points: ComparisonPoint[] = this.rows
       .filter((r) => r.bestValue !== null)
@@ -178,6 +258,9 @@ export class Comparison {
         runtimeMinutes: r.runtimeMinutes,
         gpus: r.gpus,
         ...(r.costRatio !== null ? { costRatio: r.costRatio } : {}),
+        device: rowDevice(r),
+        deviceMinutes: rowDeviceMinutes(r),
+        devices: rowDevices(r),
       }));
     return comparisonChart(points, { metric: this.rows[0]?.metric ?? "eval_loss", ...opts });
   }

@@ -50,6 +50,29 @@ export function formatRatio(v: number | null): string {
   return v.toFixed(2);
 }
 
+/** A number for an export: rounded to `digits` decimals (no float noise such as 2.0333333333333), null kept. */
+export function rounded(v: number | null | undefined, digits: number): number | null {
+  if (v === null || v === undefined || !Number.isFinite(v)) return null;
+  return Number(v.toFixed(digits));
+}
+
+/** A loss as the notebooks print it: 4 decimals ("—" for none). */
+export function formatLoss(v: number | null | undefined): string {
+  return fixed(v, 4);
+}
+
+/**
+ * A row's source for a file that leaves the machine: an absolute path keeps
+ * only its last two parts ("/home/ana/course/runs/asha-1" → "runs/asha-1"),
+ * enough to find the run and naming nobody's home directory.
+ */
+export function exportSource(s: string | undefined): string {
+  if (!s) return "";
+  if (!/^(\/|[A-Za-z]:[\\/]|\\\\)/.test(s)) return s;
+  const parts = s.split(/[\\/]+/).filter(Boolean);
+  return parts.slice(-2).join("/");
+}
+
 /** Markdown table cell: pipes and newlines would break the row. */
 export function mdCell(s: string): string {
   return s.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");

@@ -14,7 +14,11 @@ export type { ManualRun, ManualLog, JobStamp, ManualRowOptions } from "./manual-
 export { teamFolder, TeamFolder, LocalTeamFolder, RemoteTeamFolder, rowFileName, validateMember, validateMethod, transportForBackend } from "./team-folder";
 export type { ExecTransport, TeamFolderSpec, TeamFolderRead } from "./team-folder";
 export { parsePyRepr } from "./pyrepr";
-export { formatConfig, formatHp } from "./format";
+export { formatConfig, formatHp, formatLoss } from "./format";
+export { experimentDevice, deviceWords } from "./device";
+export type { DeviceKind } from "./device";
+export { rowFromSummary } from "./summary-row";
+export { rowDevice, rowDevices, rowDeviceMinutes, markdownColumns } from "./compare";
 export { Table, outcomesTable, trialOutcomes, cutsByRung, rungFunnel, cutsTable, pbtSteps, pbtLineageOf, pbtTable, lineageTable, bohbPicks } from "./interpret";
 export type { RungCut, TrialOutcome, ExploitStep } from "./interpret";
 export { figure, Figure } from "./figure";

@@ -13,6 +13,7 @@ import { parsePyRepr, type PyValue } from "./pyrepr";
 import { parseCsv } from "./csv";
 import { csvField } from "./format";
 import type { ComparisonRow, HParamValue, ScheduleStep } from "./row";
+import { rowFromSummary, type SummaryForRow } from "./summary-row";
 
 /** One manual run, as the workshop's logs_parser.py would put it in its CSV. */
 export interface ManualRun {
@@ -255,37 +256,17 @@ function readJson(p: string): any {
 }
 
 /**
- * A tunelab run directory (runs/<name>/) as a comparison row: best at the
- * full budget from summary.json, GPU-minutes = used GPU time, # GPUs = the
- * allocation's width (maxConcurrent × gpusPerTrial from experiment.json).
+ * A tunelab run directory (runs/<name>/) as a comparison row: summary.json
+ * through the same rowFromSummary as `exp.summaryRow()` (experiment.json
+ * supplies what older summaries lack), so the notebook and `tunelab compare`
+ * show the same row.
  */
 export function loadRunDir(dir: string, opts: { member?: string; label?: string } = {}): ComparisonRow {
   const s = readJson(path.join(dir, "summary.json")) as SummaryJson;
   let exp: any = {};
   const ep = path.join(dir, "experiment.json");
   if (fs.existsSync(ep)) exp = readJson(ep);
-  const gpusPerTrial = Number(exp?.trainer?.gpusPerTrial ?? 1);
-  const width = Number(exp?.maxConcurrent ?? 1);
-  const method = s.method === "grid" ? "manual" : s.method;
-  const maxT = Number(exp?.trainer?.epochs ?? exp?.method?.maxT ?? s.best?.t ?? NaN);
-  return {
-    method,
-    ...(opts.label ? { label: opts.label } : {}),
-    ...(opts.member ? { member: opts.member } : {}),
-    experiment: s.experiment,
-    metric: s.metric,
-    mode: s.mode,
-    bestValue: s.best ? s.best.value : null,
-    bestConfig: s.best ? s.best.config : null,
-    ...(s.schedule ? { schedule: s.schedule } : {}),
-    bestAnyValue: s.best_any ? s.best_any.value : null,
-    bestAnyT: s.best_any ? s.best_any.t : null,
-    ...(Number.isFinite(maxT) ? { maxT } : {}),
-    runtimeMinutes: (s.time_to_best_s ?? s.wall_seconds) / 60,
-    gpus: typeof s.gpus === "number" ? s.gpus : Math.max(0, gpusPerTrial * width),
-    gpuMinutes: s.gpu_seconds / 60,
-    source: dir,
-  };
+  return rowFromSummary(s as SummaryForRow, exp, { source: dir, ...opts });
 }
 
 /** One line per trial of a run directory (for a DataFrame/CSV of a tunelab grid). */

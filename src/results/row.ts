@@ -42,10 +42,16 @@ export interface ComparisonRow {
   maxT?: number;
   /** wall-clock minutes from start to the report that set the best. */
   runtimeMinutes: number;
-  /** GPUs of the allocation (the table's "# GPUs"). */
+  /** GPUs of the allocation (the table's "# GPUs"); 0 for a CPU run. */
   gpus: number;
-  /** GPU-minutes spent (used GPU time; for the manual grid runtime × GPUs). */
+  /** GPU-minutes spent (used GPU time; for the manual grid runtime × GPUs); 0 for a CPU run. */
   gpuMinutes: number;
+  /** what the trials computed on; left out = "gpu" (rows written before this key existed). */
+  device?: "gpu" | "cpu";
+  /** devices of the allocation in that unit: GPUs, or CPU slots (trials running at once, one process each). */
+  devices?: number;
+  /** device time spent in that unit: GPU-minutes, or CPU-slot-minutes (the trials' process run time). */
+  deviceMinutes?: number;
   /** where the numbers came from (a log file, a run dir, the workshop's readme). */
   source?: string;
   /** free-form note shown in exports (e.g. "A100, not comparable"). */
@@ -72,6 +78,9 @@ export const comparisonRowSchema = z.object({
   runtimeMinutes: z.number().nonnegative(),
   gpus: z.number().nonnegative(),
   gpuMinutes: z.number().nonnegative(),
+  device: z.enum(["gpu", "cpu"]).optional(),
+  devices: z.number().nonnegative().optional(),
+  deviceMinutes: z.number().nonnegative().optional(),
   source: z.string().optional(),
   note: z.string().optional(),
 }).passthrough();

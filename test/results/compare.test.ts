@@ -5,6 +5,7 @@ import { gunzipSync } from "node:zlib";
 import path from "node:path";
 import Ajv from "ajv";
 import { compare, MARKDOWN_COLUMNS, type ComparisonRow } from "../../src/results";
+import { parseCsv } from "../../src/results/csv";
 
 // the plots engineer's vega-lite 5.23 schema fixture
 const schema = JSON.parse(gunzipSync(readFileSync(path.join(__dirname, "../plots/fixtures/vega-lite-v5.23.0-schema.json.gz"))).toString("utf8"));
@@ -63,12 +64,24 @@ test("markdown is well-formed: header, separator, one line per row, same column 
   assert.match(md[1], /^\|(-{3}:?\|)+$/);
 });
 
-test("csv: header + one line per row, full precision, quoted where needed", () => {
-  const csv = compare([manual, asha]).csv().trimEnd().split("\n");
+test("csv: header + one line per row, losses at the table's 4 decimals, minutes at 2, ratios at 3, quoted where needed", () => {
+  const noisy: ComparisonRow = { ...asha, bestValue: 9.601234567, runtimeMinutes: 22.4166666667, gpuMinutes: 88.5049, bestAnyValue: 9.4901449 };
+  const csv = compare([manual, noisy]).csv().trimEnd().split("\n");
   assert.equal(csv.length, 3);
-  assert.equal(csv[0], "run_type,method,member,metric,mode,eval_loss,best_config,runtime_min,gpus,gpu_minutes,cost_ratio,best_any_value,best_any_t,max_t,source,note");
-  assert.equal(csv[1], 'Manual grid,manual,,eval_loss,min,9.3347,"lr=5e-6, bs=1, wd=0",177,2,354,1,9.3347,5,5,,');
-  assert.equal(csv[2], `ASHA,asha,,eval_loss,min,9.6012,"lr=1.2039e-5, bs=1, wd=0",22.4,8,88.5,${88.5 / 354},9.49014,2,5,,`);
+  assert.equal(csv[0], "run_type,method,member,metric,mode,eval_loss,best_config,runtime_min,gpus,gpu_minutes,cost_ratio,best_any_value,best_any_t,max_t,source,note,device,devices,device_minutes");
+  assert.equal(csv[1], 'Manual grid,manual,,eval_loss,min,9.3347,"lr=5e-6, bs=1, wd=0",177,2,354,1,9.3347,5,5,,,gpu,2,354');
+  assert.equal(csv[2], 'ASHA,asha,,eval_loss,min,9.6012,"lr=1.2039e-5, bs=1, wd=0",22.42,8,88.5,0.25,9.4901,2,5,,,gpu,8,88.5');
+});
+
+test("csv: sources without absolute paths (the file is handed in)", () => {
+  const rows: ComparisonRow[] = [
+    { ...manual, source: "/home/ana/course/team-a/runs/team-a-ana-manual" },
+    { ...asha, source: "/tmp/x/logs/asha.out" },
+    { ...bohb, source: "kaust-rccl/hpo-with-ray deepspeed/experiments/manual/readme.md" },
+    { ...pbt, source: "C:\\Users\\ana\\runs\\pbt-1" },
+  ];
+  const sources = parseCsv(compare(rows).csv()).map((r) => r.source);
+  assert.deepEqual(sources, ["runs/team-a-ana-manual", "logs/asha.out", "kaust-rccl/hpo-with-ray deepspeed/experiments/manual/readme.md", "runs/pbt-1"]);
 });
 
 test("discussion: 5–7 lines of computed facts plus the budget caveat", () => {
@@ -99,4 +112,69 @@ test("frame(): a danfojs DataFrame with the cost ratio column", () => {
   const df = compare([manual, asha]).frame();
   assert.deepEqual(df.columns.includes("cost_ratio"), true);
   assert.deepEqual(df["cost_ratio"].values, [1, 88.5 / 354]);
+});
+
+// ---------------------------------------------------------------- CPU rows (the embedded default)
+
+const cpuManual: ComparisonRow = {
+  method: "manual", metric: "eval_loss", mode: "min", bestValue: 2.4512, bestConfig: { lr: 2.2e-3, batch_size: 16, weight_decay: 0 },
+  runtimeMinutes: 3.2, gpus: 0, gpuMinutes: 0, device: "cpu", devices: 2, deviceMinutes: 6.1, maxT: 4,
+};
+const cpuAsha: ComparisonRow = {
+  method: "asha", metric: "eval_loss", mode: "min", bestValue: 2.4731, bestConfig: { lr: 3.1e-3, batch_size: 16, weight_decay: 0.1 },
+  runtimeMinutes: 1.5, gpus: 0, gpuMinutes: 0, device: "cpu", devices: 2, deviceMinutes: 2.44, maxT: 4,
+};
+
+test("CPU rows: the table says CPU slots and CPU minutes, and the cost ratio is CPU-minutes over the CPU grid's", () => {
+  const c = compare([cpuManual, cpuAsha]);
+  assert.deepEqual(c.rows.map((r) => r.costRatio), [1, 2.44 / 6.1]);
+  assert.equal(c.markdown(), [
+    "| Run Type | Eval Loss | Runtime to find best HP (min) | # CPU slots | CPU Minutes | Cost Ratio | Best config |",
+    "|---|---:|---:|---:|---:|---:|---|",
+    "| Manual grid | 2.4512 | 3.2 | 2 | 6.1 | 1.00 | lr=0.0022, batch_size=16, weight_decay=0 |",
+    "| ASHA | 2.4731 | 1.5 | 2 | 2.4 | 0.40 | lr=0.0031, batch_size=16, weight_decay=0.1 |",
+    "",
+  ].join("\n"));
+  const d = c.discussion().trimEnd().split("\n");
+  assert.equal(d[1], "- Fewest CPU-minutes: ASHA used 2.4 CPU-min; the most was Manual grid with 6.1 CPU-min.");
+  assert.equal(d[2], "- Fastest to its best: ASHA in 1.5 min wall-clock on 2 CPU slot(s).");
+  assert.equal(d[3], "- Cost ratio against the Manual grid (6.1 CPU-min = 1.00): ASHA 0.40.");
+  const csv = parseCsv(c.csv());
+  assert.deepEqual(csv.map((r) => [r.gpus, r.gpu_minutes, r.device, r.devices, r.device_minutes, r.cost_ratio]), [["0", "0", "cpu", "2", "6.1", "1"], ["0", "0", "cpu", "2", "2.44", "0.4"]]);
+});
+
+test("GPU and CPU rows in one table: units in each cell, ratios only against the same device, never added up", () => {
+  const c = compare([manual, cpuAsha, asha]);
+  assert.deepEqual(c.rows.map((r) => r.costRatio), [1, null, 88.5 / 354]);
+  assert.equal(c.mixed, true);
+  assert.equal(c.markdown(), [
+    "| Run Type | Eval Loss | Runtime to find best HP (min) | Devices | Device Minutes | Cost Ratio | Best config |",
+    "|---|---:|---:|---:|---:|---:|---|",
+    "| Manual grid | 9.3347 | 177.0 | 2 GPUs | 354.0 GPU-min | 1.00 | lr=5e-6, bs=1, wd=0 |",
+    "| ASHA | 2.4731 | 1.5 | 2 CPU slots | 2.4 CPU-min | — | lr=0.0031, batch_size=16, weight_decay=0.1 |",
+    "| ASHA | 9.6012 | 22.4 | 8 GPUs | 88.5 GPU-min | 0.25 | lr=1.2039e-5, bs=1, wd=0 |",
+    "",
+    "GPU-minutes and CPU-minutes are different costs: each row's cost ratio is against the manual grid on the same device (— where there is none).",
+    "",
+  ].join("\n"));
+  const d = c.discussion().trimEnd().split("\n");
+  assert.equal(d[1], "- Fewest GPU-minutes: ASHA used 88.5 GPU-min; the most was Manual grid with 354.0 GPU-min. Fewest CPU-minutes: ASHA used 2.4 CPU-min; the most was ASHA with 2.4 CPU-min.");
+  assert.equal(d[3], "- Cost ratio against the Manual grid (354.0 GPU-min = 1.00): ASHA 0.25. ASHA ran on the CPU and the Manual grid on GPUs: no cost ratio (CPU-minutes are not GPU-minutes); run the manual grid on the same backend for a reference.");
+  assert.match(d[d.length - 1], /CPU and GPU rows do not compare in cost\.$/);
+  // the chart never puts GPU-minutes and CPU-minutes on one axis: one panel per device
+  const spec: any = c.chartSpec();
+  assert.deepEqual(spec.facet, { column: { field: "device", type: "nominal", title: "device", sort: ["cpu", "gpu"] } });
+  assert.deepEqual(spec.resolve, { scale: { x: "independent" } });
+  assert.deepEqual(spec.data.values.map((v: any) => [v.method, v.device, v.deviceMinutes]), [["Manual grid", "gpu", 354], ["ASHA", "cpu", 2.44], ["ASHA", "gpu", 88.5]]);
+  assert.equal(validate(spec), true, JSON.stringify(validate.errors?.slice(0, 3)));
+});
+
+test("CPU rows against the workshop's GPU reference only: no cost ratio, and the discussion says why", () => {
+  const c = compare([manual, cpuAsha]);
+  assert.deepEqual(c.rows.map((r) => r.costRatio), [1, null]);
+  assert.equal(c.discussion().split("\n")[3], "- Cost ratio against the Manual grid (354.0 GPU-min = 1.00): no other GPU row yet. ASHA ran on the CPU and the Manual grid on GPUs: no cost ratio (CPU-minutes are not GPU-minutes); run the manual grid on the same backend for a reference.");
+  const cpuOnly: any = compare([cpuManual, cpuAsha]).chartSpec();
+  assert.equal(cpuOnly.title, "best loss vs CPU-minutes");
+  assert.deepEqual(cpuOnly.layer[0].encoding.x, { field: "deviceMinutes", type: "quantitative", title: "CPU-minutes", scale: { zero: true } });
+  assert.equal(validate(cpuOnly), true, JSON.stringify(validate.errors?.slice(0, 3)));
 });
