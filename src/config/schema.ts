@@ -19,7 +19,7 @@
  *   sampled methods use `choice` (they have no cross product to expand).
  */
 import { z } from "zod";
-import type { BackendSpec, DomainSpec, ExperimentConfig, MethodSpec, SpaceSpec, TrainerSpec } from "./types";
+import type { BackendSpec, DomainSpec, ExperimentConfig, MethodSpec, SearcherSpec, SpaceSpec, TrainerSpec } from "./types";
 
 export class ConfigError extends Error {
   readonly issues: string[];
@@ -92,7 +92,10 @@ const domainSchema = z.unknown().transform((v, ctx): DomainSpec => {
     return fail("expected [lower, upper], two finite numbers", [kind], arg);
   }
   const [lo, hi] = arg as [number, number];
-  if (kind === "loguniform" && !(lo > 0)) return fail("lower bound must be > 0", [kind], arg);
+  if (kind === "loguniform" && !(lo > 0)) {
+    // sampled as exp(uniform(ln lo, ln hi)): ln 0 = −∞, so every draw would be 0 (or NaN) and trials fail
+    return fail("lower bound must be > 0 (a log-uniform range samples ln x: both bounds positive, e.g. [1e-5, 1e-2]; use uniform for a range that includes 0)", [kind], arg);
+  }
   if (kind === "int") {
     if (!Number.isInteger(lo) || !Number.isInteger(hi)) return fail("bounds must be integers (both inclusive)", [kind], arg);
     if (lo > hi) return fail("lower bound must be <= upper bound", [kind], arg);
@@ -150,6 +153,33 @@ const bohbMethod = strict({
   stopLastTrials: z.boolean().default(true),
 });
 const methodSchema = z.discriminatedUnion("kind", [gridMethod, randomMethod, ashaMethod, hyperbandMethod, pbtMethod, bohbMethod]);
+
+// ---------- searchers (Ray's search_alg; independent of the scheduler) ----------
+const gridSearcher = strict({ kind: z.literal("grid") });
+const randomSearcher = strict({ kind: z.literal("random") });
+// Optuna 3.1 TPESampler defaults (docs/tpe.md)
+const tpeSearcher = strict({
+  kind: z.literal("tpe"),
+  nStartupTrials: z.number().int().min(0).default(10),
+  nEiCandidates: posInt.default(24),
+  multivariate: z.boolean().default(false),
+  constantLiar: z.boolean().default(false),
+  considerPrior: z.boolean().default(true),
+  priorWeight: posNum.default(1),
+  considerMagicClip: z.boolean().default(true),
+  considerEndpoints: z.boolean().default(false),
+});
+// no defaults here: left out, they come from method bohb's fields (or HpBandSter's defaults)
+const bohbSearcher = strict({
+  kind: z.literal("bohb"),
+  minPointsInModel: posInt.optional(),
+  topNPercent: z.number().gt(0).lt(100).optional(),
+  numSamples: posInt.optional(),
+  randomFraction: z.number().min(0).max(1).optional(),
+  bandwidthFactor: posNum.optional(),
+  minBandwidth: posNum.optional(),
+});
+const searcherSchema = z.discriminatedUnion("kind", [gridSearcher, randomSearcher, tpeSearcher, bohbSearcher]);
 
 // ---------- trainer, backend, budget ----------
 const trainerSchema = strict({
@@ -211,6 +241,7 @@ const experimentObject = strict({
   seed: z.number().int().min(0).max(0xffffffff).default(0),
   space: spaceSchema,
   method: methodSchema.prefault({ kind: "random" }),
+  searcher: searcherSchema.optional(),
   samples: posInt.optional(),
   maxConcurrent: posInt.default(4),
   budget: budgetSchema.optional(),
@@ -222,13 +253,45 @@ type Raw = z.output<typeof experimentObject>;
 
 type Ctx = { issues: { code: "custom"; message: string; input: unknown; path: (string | number)[] }[] };
 
-function gridCount(space: SpaceSpec): number {
+/** Points of the grid: `grid` dimensions, and `choice` ones too when the grid searcher enumerates them. */
+function gridCount(space: SpaceSpec, withChoices: boolean): number {
   let n = 1;
   for (const d of Object.values(space)) {
     if ("grid" in d) n *= d.grid.length;
-    else if ("choice" in d) n *= d.choice.length;
+    else if ("choice" in d && withChoices) n *= d.choice.length;
   }
   return n;
+}
+
+/** The searcher: as written, or the method's usual one (grid → grid, bohb → bohb's KDE, others → random). */
+function searcherFor(raw: Raw, m: Raw["method"], fail: (path: (string | number)[], input: unknown, message: string) => void): SearcherSpec {
+  const kdeDefaults = { topNPercent: 15, numSamples: 64, randomFraction: 1 / 3, bandwidthFactor: 3, minBandwidth: 1e-3 };
+  const fromMethod = m.kind === "bohb"
+    ? { minPointsInModel: m.minPointsInModel, topNPercent: m.topNPercent, numSamples: m.numSamples, randomFraction: m.randomFraction, bandwidthFactor: m.bandwidthFactor, minBandwidth: m.minBandwidth }
+    : kdeDefaults;
+  const s = raw.searcher;
+  if (!s) {
+    if (m.kind === "grid") return { kind: "grid" };
+    if (m.kind === "bohb") return withoutUndefined({ kind: "bohb", ...fromMethod }) as SearcherSpec;
+    return { kind: "random" };
+  }
+  if (m.kind === "pbt" && (s.kind === "tpe" || s.kind === "bohb")) {
+    // Ray's PopulationBasedTraining raises on a search algorithm: PBT's explore step replaces the searcher after the first population
+    fail(["searcher", "kind"], s.kind, "method pbt takes searcher random or grid (its population is explored by PBT, not by a model)");
+  }
+  if (m.kind === "grid" && s.kind !== "grid") fail(["searcher", "kind"], s.kind, `method grid enumerates the grid itself; expected searcher grid (for ${s.kind} without early stopping use method random)`);
+  if (s.kind === "bohb") {
+    const merged: Record<string, unknown> = { ...fromMethod };
+    for (const [k, v] of Object.entries(s)) if (v !== undefined) merged[k] = v;
+    return withoutUndefined(merged) as unknown as SearcherSpec;
+  }
+  return s as SearcherSpec;
+}
+
+function withoutUndefined<T extends Record<string, unknown>>(o: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out as T;
 }
 
 /** Cross-field rules and the defaults that depend on other fields. */
@@ -272,16 +335,29 @@ function finish(raw: Raw, ctx: Ctx): ExperimentConfig {
     default:
       method = m;
   }
-  if (m.kind !== "grid") {
+  const searcher = searcherFor(raw, m, fail);
+  const gridKeys = keys.filter((k) => "grid" in space[k]);
+  const G = gridCount(space, searcher.kind === "grid");
+  if (gridKeys.length > 0 && (searcher.kind === "tpe" || searcher.kind === "bohb")) {
+    // as Ray: OptunaSearch and TuneBOHB raise on grid_search; a model cannot learn over a fixed enumeration
+    for (const k of gridKeys) fail(["space", k, "grid"], (space[k] as { grid: unknown }).grid, `grid dimensions need searcher grid or random (searcher ${searcher.kind} samples every dimension); use choice`);
+  }
+  if (searcher.kind === "grid" && m.kind !== "grid") {
     for (const k of keys) {
-      if ("grid" in space[k]) fail(["space", k, "grid"], (space[k] as { grid: unknown }).grid, `grid dimensions need method.kind "grid"; use choice with method ${m.kind}`);
+      const d = space[k];
+      if (!("grid" in d) && !("choice" in d)) fail(["space", k], d, `searcher grid takes only grid or choice dimensions (${Object.keys(d)[0]} needs searcher random, tpe or bohb)`);
     }
   }
   let samples = raw.samples ?? 12;
-  if (m.kind === "grid") {
-    const n = gridCount(space);
-    if (raw.samples !== undefined && raw.samples > n) fail(["samples"], raw.samples, `the grid has ${n} points; expected at most ${n} (default: all of them)`);
-    samples = raw.samples ?? n;
+  if (m.kind === "grid" || searcher.kind === "grid" || gridKeys.length > 0) {
+    // Ray's grid_search: every grid point once per repeat, samples = repeats × grid size
+    const cut = m.kind === "grid" && searcher.kind === "grid"; // the grid method may also stop early (first `samples` points)
+    if (raw.samples !== undefined && raw.samples % G !== 0 && !(cut && raw.samples < G)) {
+      fail(["samples"], raw.samples, cut
+        ? `the grid has ${G} points; expected at most ${G} or a multiple of ${G} (repeats × grid size; default: all of them)`
+        : `the grid dimensions have ${G} points; expected a multiple of ${G} (repeats × grid size; default: ${G})`);
+    }
+    samples = raw.samples ?? G;
   }
   const backend = raw.backend as BackendSpec;
   const defaultGpus = backend.kind === "local" && !(backend.gpus && backend.gpus.length > 0) ? 0 : 1;
@@ -297,6 +373,7 @@ function finish(raw: Raw, ctx: Ctx): ExperimentConfig {
     seed: raw.seed,
     space,
     method,
+    searcher,
     samples,
     maxConcurrent: raw.maxConcurrent,
     trainer,

@@ -66,6 +66,41 @@ export interface BohbMethod {
 export type MethodSpec = GridMethod | RandomMethod | AshaMethod | HyperbandMethod | PbtMethod | BohbMethod;
 export type MethodKind = MethodSpec["kind"];
 
+/**
+ * Where to sample (Ray's `search_alg`), independent of the scheduler
+ * (`method`, Ray's `scheduler`). Left out: grid method → grid, bohb → bohb's
+ * KDE, every other method → random.
+ */
+export interface GridSearcherSpec { kind: "grid" }
+export interface RandomSearcherSpec { kind: "random" }
+/** Optuna 3.1 TPESampler semantics (docs/tpe.md); defaults are Optuna's. */
+export interface TpeSearcherSpec {
+  kind: "tpe";
+  /** random trials until this many trials completed or were stopped. Default 10. */
+  nStartupTrials: number;
+  /** candidates drawn from l(x) per suggestion. Default 24. */
+  nEiCandidates: number;
+  /** one joint Parzen estimator over all dimensions (Optuna multivariate=True). Default false. */
+  multivariate: boolean;
+  /** running trials count as the worst observations (Optuna constant_liar=True), for parallel trials. Default false. */
+  constantLiar: boolean;
+  considerPrior: boolean;
+  priorWeight: number;
+  considerMagicClip: boolean;
+  considerEndpoints: boolean;
+}
+export interface BohbSearcherSpec {
+  kind: "bohb";
+  minPointsInModel?: number;
+  topNPercent: number;
+  numSamples: number;
+  randomFraction: number;
+  bandwidthFactor: number;
+  minBandwidth: number;
+}
+export type SearcherSpec = GridSearcherSpec | RandomSearcherSpec | TpeSearcherSpec | BohbSearcherSpec;
+export type SearcherKind = SearcherSpec["kind"];
+
 export interface BudgetSpec {
   gpuMinutes?: number;
   wallMinutes?: number;
@@ -142,6 +177,12 @@ export interface ExperimentConfig {
   seed: number;
   space: SpaceSpec;
   method: MethodSpec;
+  /**
+   * Filled in by parseExperiment; optional so configs built by hand (tests,
+   * older experiment.json files) keep working: createSearcher then uses the
+   * method's usual searcher.
+   */
+  searcher?: SearcherSpec;
   samples: number;
   maxConcurrent: number;
   budget?: BudgetSpec;
@@ -158,6 +199,7 @@ export interface ExperimentInput {
   seed?: number;
   space: SpaceSpec;
   method?: Partial<MethodSpec> & { kind: MethodKind };
+  searcher?: Partial<SearcherSpec> & { kind: SearcherKind };
   samples?: number;
   maxConcurrent?: number;
   budget?: BudgetSpec;

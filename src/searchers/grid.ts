@@ -1,8 +1,10 @@
 /**
  * Grid searcher: the full cross product of the `grid` and `choice`
- * dimensions (the config schema allows only those with the grid method),
- * in a stable order: keys in declaration order, the LAST key varying
- * fastest (see space/domains.ts `gridPoints`). `samples` may cut it short.
+ * dimensions, in a stable order: keys in declaration order, the LAST key
+ * varying fastest (see space/domains.ts `gridPoints`). With `limit` below the
+ * grid size it stops early (the grid method's `samples`); above, it repeats
+ * the grid (Ray's grid_search with num_samples repeats: every point once per
+ * repeat, `samples` = repeats × grid size).
  */
 import type { SpaceSpec } from "../config/types";
 import { gridPoints, toSpace } from "../space/domains";
@@ -11,17 +13,18 @@ import type { Observation, Searcher, Suggestion } from "./types";
 export class GridSearcher implements Searcher {
   readonly kind = "grid";
   private readonly points;
+  private readonly limit: number;
   private next = 0;
   constructor(space: SpaceSpec, limit?: number) {
-    const all = gridPoints(toSpace(space));
-    this.points = limit === undefined ? all : all.slice(0, limit);
+    this.points = gridPoints(toSpace(space));
+    this.limit = limit ?? this.points.length;
   }
   suggest(_trialId: string): Suggestion | null {
-    if (this.next >= this.points.length) return null;
-    return { config: { ...this.points[this.next++] } };
+    if (this.next >= this.limit || this.points.length === 0) return null;
+    return { config: { ...this.points[this.next++ % this.points.length] } };
   }
   size(): number {
-    return this.points.length;
+    return this.limit;
   }
   observe(_obs: Observation): void {}
   getState(): unknown {

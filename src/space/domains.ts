@@ -23,7 +23,12 @@ export type Domain =
   | { type: "grid"; values: Value[] };
 
 export function toDomain(spec: DomainSpec): Domain {
-  if ("loguniform" in spec) return { type: "loguniform", lo: spec.loguniform[0], hi: spec.loguniform[1] };
+  if ("loguniform" in spec) {
+    const [lo, hi] = spec.loguniform;
+    // parseExperiment refuses these too; this guards spaces built without it (every draw would be exp(−∞) = 0)
+    if (!(lo > 0) || !(hi > lo)) throw new Error(`loguniform: got [${lo}, ${hi}]; expected 0 < lower < upper (a log-uniform range samples ln x; use uniform for a range that includes 0)`);
+    return { type: "loguniform", lo, hi };
+  }
   if ("uniform" in spec) return { type: "uniform", lo: spec.uniform[0], hi: spec.uniform[1] };
   if ("int" in spec) return { type: "int", lo: spec.int[0], hi: spec.int[1] };
   if ("choice" in spec) return { type: "choice", values: [...spec.choice] };

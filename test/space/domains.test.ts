@@ -81,3 +81,9 @@ test("nanPercentile: numpy linear interpolation, NaN skipped", () => {
   assert.ok(Number.isNaN(nanPercentile([NaN, NaN], 50)));
   assert.equal(nanPercentile([5], 90), 5);
 });
+
+test("toDomain refuses log-uniform bounds <= 0 with what is accepted", async () => {
+  const { toDomain } = await import("../../src/space/domains");
+  assert.throws(() => toDomain({ loguniform: [0, 1e-2] }), { message: "loguniform: got [0, 0.01]; expected 0 < lower < upper (a log-uniform range samples ln x; use uniform for a range that includes 0)" });
+  assert.deepEqual(toDomain({ loguniform: [1e-4, 1e-2] }), { type: "loguniform", lo: 1e-4, hi: 1e-2 });
+});
