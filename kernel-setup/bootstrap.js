@@ -9,6 +9,9 @@
  *   3. build (tsc + widget bundle) when a source is newer than the build
  *   4. link the package so notebooks can `import ... from "tunelab"` and `npx tunelab` works
  *   5. install the `tunelab` Jupyter kernel spec (absolute paths)
+ *   6. the workshop's JupyterLab 4 notebook page (kernel-setup/lab: its own
+ *      npm ci when its node_modules is missing or older than its lockfile,
+ *      then its esbuild bundle when a source is newer than the bundle)
  *
  * Flags: --for-tests (also the packages tests need), --no-apt, --quiet.
  */
@@ -142,6 +145,23 @@ function link() {
   log("linked: node_modules/tunelab, node_modules/.bin/tunelab");
 }
 
+function labPage() {
+  const dir = path.join(root, "kernel-setup", "lab");
+  if (!fs.existsSync(path.join(dir, "package.json"))) return;
+  const marker = fs.statSync(path.join(dir, "node_modules", ".package-lock.json"), { throwIfNoEntry: false });
+  const lock = fs.statSync(path.join(dir, "package-lock.json"), { throwIfNoEntry: false });
+  if (!marker || !lock || marker.mtimeMs < lock.mtimeMs) {
+    log("npm ci in kernel-setup/lab (the JupyterLab 4 notebook page)");
+    const r = run("npm", ["ci", "--no-audit", "--no-fund"], { cwd: dir });
+    if (!r.ok) fail("npm ci in kernel-setup/lab failed (see above). The npm registry must be reachable.");
+  }
+  const page = require(path.join(dir, "build.js"));
+  if (!page.stale() && !args.has("--rebuild")) { log("notebook page: up to date"); return; }
+  log("building the notebook page (kernel-setup/lab)");
+  const r = run(process.execPath, [path.join(dir, "build.js")]);
+  if (!r.ok) fail("building the notebook page failed (see above).");
+}
+
 function kernelSpec() {
   const spec = path.join(root, "dist", "kernel-setup", "spec.js");
   if (!fs.existsSync(spec)) fail("dist/kernel-setup/spec.js is missing after the build.");
@@ -154,4 +174,5 @@ npmDeps();
 build();
 link();
 kernelSpec();
+labPage();
 log("ready");
