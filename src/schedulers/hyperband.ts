@@ -5,12 +5,17 @@
  * - s_max+1 = round(ln R / ln η) + 1 (numpy's round: half to even);
  * - bracket s: n0 = ceil((s_max+1)/(s+1)·η^s) trials, first milestone
  *   r0 = int(R·η^−s); brackets with r0 = 0 are skipped;
+ * - milestones r_k = ⌊R·η^(k−s)⌋ for k < s and r_s = R (HpBandSter's
+ *   geometric budgets ending at max_budget, truncated to whole t), NOT Ray's
+ *   r ← int(min(r·η, R)), which makes every bracket but s = 0 end below R
+ *   when R is not a power of η (R = 10, η = 3: 3 → 9; η = 2: 2 → 4 → 8), so
+ *   only one bracket ever trained to the full budget (docs/brackets.md);
  * - trials fill the SMALLEST bracket first (s = 0, 1, …), a new band when
  *   all s_max+1 brackets of the current one exist;
  * - a trial reaching its bracket's milestone is paused ("pause") until every
  *   live member has reached it; then successive halving keeps the best
  *   ceil(n/η) ("resume" for paused ones, "continue" for the reporting one)
- *   and stops the rest; n ← ceil(n/η), r ← int(min(r·η, R));
+ *   and stops the rest; n ← ceil(n/η), r ← the next milestone;
  * - when the last rung is done the bracket is finished and every member stops.
  *
  * Action contract for the driver: "pause" = checkpoint and free the slot
@@ -58,15 +63,29 @@ export function hyperbandR0(R: number, eta: number, s: number): number {
   return Math.trunc(R * Math.pow(eta, -s));
 }
 
-/** The (n, r) stages of bracket s: [[n0, r0], [ceil(n0/η), int(min(r0·η, R))], …] (s+1 stages). */
+/**
+ * The milestones of bracket s: r_k = ⌊R·η^(k−s)⌋ (guarded floor) for
+ * k = 0 … s−1, and r_s = R, kept strictly increasing (a small η can make two
+ * truncations equal; the later one then moves up by 1, never past R).
+ */
+export function hyperbandMilestones(R: number, eta: number, s: number): number[] {
+  const out: number[] = [];
+  for (let k = 0; k <= s; k++) {
+    let r = k === s ? R : Math.floor(R * Math.pow(eta, k - s) + 1e-9);
+    if (k > 0 && r <= out[k - 1]) r = Math.min(R, out[k - 1] + 1);
+    out.push(r);
+  }
+  return out;
+}
+
+/** The (n, r) stages of bracket s: n0 = ceil((s_max+1)/(s+1)·η^s), n ← ceil(n/η); r from hyperbandMilestones (s+1 stages). */
 export function hyperbandStages(R: number, eta: number, s: number, sMax1 = hyperbandSMax1(R, eta)): Array<[number, number]> {
   let n = hyperbandN0(sMax1, eta, s);
-  let r = hyperbandR0(R, eta, s);
-  const out: Array<[number, number]> = [[n, r]];
-  for (let i = 0; i < s; i++) {
+  const rs = hyperbandMilestones(R, eta, s);
+  const out: Array<[number, number]> = [[n, rs[0]]];
+  for (let i = 1; i <= s; i++) {
     n = Math.ceil(n / eta);
-    r = Math.trunc(Math.min(r * eta, R));
-    out.push([n, r]);
+    out.push([n, rs[i]]);
   }
   return out;
 }
@@ -99,17 +118,20 @@ export class Bracket {
   totalWork: number;
   completedProgress = 0;
   toUnpause = new Set<string>();
+  readonly milestones: number[];
   constructor(readonly eta: number, readonly maxT: number, readonly stopLast: boolean, s: number, n0: number, r0: number) {
     this.s = s; this.n0 = this.n = n0; this.r0 = this.r = this.cumulR = r0; this.halves = s;
-    this.totalWork = this.calculateTotalWork(n0, r0, s);
+    this.milestones = hyperbandMilestones(maxT, eta, s);
+    this.totalWork = this.calculateTotalWork(n0, s);
   }
-  private calculateTotalWork(n: number, r: number, s: number): number {
+  /** Σ n_k·(r_k − r_{k−1}): the epochs the bracket trains (Ray's completion ratio denominator, with these milestones). */
+  private calculateTotalWork(n: number, s: number): number {
     let work = 0;
-    const cumulative = r;
+    let prev = 0;
     for (let i = 0; i <= s; i++) {
-      work += Math.trunc(n) * Math.trunc(r);
+      work += Math.trunc(n) * (this.milestones[i] - prev);
+      prev = this.milestones[i];
       n = Math.ceil(n / this.eta);
-      r = Math.trunc(Math.min(r * this.eta, this.maxT - cumulative));
     }
     return work;
   }
@@ -133,7 +155,7 @@ export class Bracket {
     if (this.halves === 0 && !this.stopLast) return { good: [...this.live.keys()], bad: [] };
     this.halves -= 1;
     this.n = Math.ceil(this.n / this.eta);
-    this.r = Math.trunc(Math.min(this.r * this.eta, this.maxT));
+    this.r = this.milestones[this.s - this.halves];
     this.cumulR = this.r;
     const key = (id: string) => { const x = this.live.get(id)!.x; return Number.isFinite(x) ? x : -Infinity; };
     const sorted = [...this.live.keys()].sort((a, b) => key(a) - key(b)); // ascending: best last (stable)
@@ -303,14 +325,7 @@ export class HyperbandScheduler implements Scheduler {
   decisionPoints(trialId: string): number[] {
     const b = this.bracketOf(trialId);
     const t = b.time(trialId);
-    const pts: number[] = [];
-    let r = b.cumulR;
-    for (let h = b.halves; ; h--) {
-      if (r > t && r < this.opts.maxT) pts.push(r);
-      if (h <= 0) break;
-      r = Math.trunc(Math.min(r * this.opts.reductionFactor, this.opts.maxT));
-    }
-    return pts;
+    return b.milestones.slice(b.s - b.halves).filter((r) => r > t && r < this.opts.maxT);
   }
 
   wantsNewTrial(): boolean {

@@ -16,7 +16,18 @@
  * - a report at t ≥ maxT only updates the score (the trial ends there; an
  *   exploit would restart a finished trial);
  * - synchronous mode re-checks the barrier when a trial completes or fails,
- *   so the last trial leaving does not leave the others waiting forever.
+ *   so the last trial leaving does not leave the others waiting forever;
+ * - the donor must be AHEAD of the receiver or at its t (donor's
+ *   last_train_time ≥ the receiver's t): a uniform pick among such
+ *   upper-quantile members, no exploit when there is none. Ray picks any
+ *   upper-quantile member and copies its last_train_time and
+ *   last_perturbation_time to the receiver (pbt.py `_exploit`), so an
+ *   asynchronous receiver can move back in time; at interval 1 a member at the
+ *   last perturbation point (t = maxT − 1) then exploits donors at maxT − 2,
+ *   trains back to maxT − 1, and does it again: a livelock (docs/pbt-livelock.md).
+ *   With the rule t never decreases, so every member reaches maxT. Scheduler
+ *   states journaled before the rule (no `donorRule` field) keep Ray's rule
+ *   when restored, so old runs reattach with the decisions they made.
  *
  * Actions: "continue"; "pause" (async: time-multiplexing because population
  * members are waiting; synch: wait at the barrier); "resume" (synch: the
@@ -121,6 +132,8 @@ export class PbtScheduler implements Scheduler {
   /** unfinished trials with a score, ascending by (score, add order): the quantiles without a sort per result. */
   private ranked: Array<{ score: number; idx: number; id: string }> = [];
   private pausedCount = 0;
+  /** "ahead": donors at or ahead of the receiver's t (tunelab); "any": Ray's rule (states journaled before the fix). */
+  private donorRule: "ahead" | "any" = "ahead";
 
   constructor(opts: PbtOptions, rng: Rng) {
     if (!(opts.perturbationInterval > 0)) throw new Error("pbt: perturbationInterval must be > 0");
@@ -263,7 +276,7 @@ export class PbtScheduler implements Scheduler {
 
   private checkpointOrExploit(trialId: string, t: number, fixed?: { lower: Set<string>; upper: string[] }): SchedulerAction | null {
     const st = this.trials.get(trialId)!;
-    let inUpper: boolean, inLower: boolean, pickDonor: () => string;
+    let inUpper: boolean, inLower: boolean, pickDonor: () => string | null;
     if (fixed) {
       inUpper = fixed.upper.includes(trialId);
       inLower = fixed.lower.has(trialId);
@@ -274,10 +287,24 @@ export class PbtScheduler implements Scheduler {
       inUpper = n > 1 && (k === 0 || r >= n - k);
       inLower = n > 1 && r < k;
       pickDonor = () => this.ranked[n - k + this.rng.int(k)].id; // = rng.pick(upper)
+      if (this.donorRule === "ahead") {
+        pickDonor = () => {
+          const ahead = this.ranked.slice(n - k).map((x) => x.id).filter((id) => this.trials.get(id)!.lastTrainTime >= t);
+          return ahead.length ? this.rng.pick(ahead) : null;
+        };
+      }
+    }
+    if (fixed && this.donorRule === "ahead") {
+      const upper = fixed.upper;
+      pickDonor = () => {
+        const ahead = upper.filter((id) => this.trials.get(id)!.lastTrainTime >= t);
+        return ahead.length ? this.rng.pick(ahead) : null;
+      };
     }
     st.lastCheckpoint = inUpper ? st.reportCheckpoint : null;
     if (!inLower) return null;
     const donorId = pickDonor();
+    if (donorId === null) return null; // every upper-quantile member is behind: exploiting would move t back
     const donor = this.trials.get(donorId)!;
     if (!donor.lastCheckpoint) {
       this.skipped.push({ target: trialId, donor: donorId, t });
@@ -383,6 +410,7 @@ export class PbtScheduler implements Scheduler {
       global: this.global,
       policies: [...this.policies],
       skipped: this.skipped,
+      donorRule: this.donorRule,
     };
   }
 
@@ -405,5 +433,6 @@ export class PbtScheduler implements Scheduler {
     this.global = s.global;
     this.policies = new Map(s.policies);
     this.skipped = s.skipped;
+    this.donorRule = (s as { donorRule?: "ahead" | "any" }).donorRule ?? "any";
   }
 }

@@ -11,7 +11,7 @@ import { report } from "./trace";
 
 const opts = (o: Partial<BohbSchedulerOptions> = {}): BohbSchedulerOptions => ({ metric: "loss", mode: "min", maxT: 5, reductionFactor: 4, stopLastTrials: true, totalTrials: 12, ...o });
 
-test("workshop BOHB brackets (max_t=5, η=4, 12 trials): 4 @ r=1 → 1 to r=4, then 2 @ r=5, twice; the survivor is stopped at 4", () => {
+test("workshop BOHB brackets (max_t=5, η=4, 12 trials): 4 @ r=1 → 1 to r=5 (the last rung is max_t, not Ray's 4), then 2 @ r=5, twice", () => {
   const space = { lr: { loguniform: [1e-5, 1e-3] as [number, number] } };
   const sched = new BohbScheduler(opts(), new Rng(1));
   const r = simulate({
@@ -25,8 +25,8 @@ test("workshop BOHB brackets (max_t=5, η=4, 12 trials): 4 @ r=1 → 1 to r=4, t
   for (const band of layout) {
     const [s1, s0] = band;
     const lastT = s1!.members.map((id) => byId.get(id)!.t).sort();
-    assert.deepEqual(lastT, [1, 1, 1, 4]);
-    for (const id of s1!.members) assert.equal(byId.get(id)!.state, "stopped");
+    assert.deepEqual(lastT, [1, 1, 1, 5]);
+    assert.deepEqual(s1!.members.map((id) => byId.get(id)!.state).sort(), ["completed", "stopped", "stopped", "stopped"]);
     for (const id of s0!.members) assert.deepEqual([byId.get(id)!.state, byId.get(id)!.t], ["completed", 5]);
   }
 });
@@ -34,7 +34,7 @@ test("workshop BOHB brackets (max_t=5, η=4, 12 trials): 4 @ r=1 → 1 to r=4, t
 test("budget info: a result at the milestone carries the bracket's r; between milestones none", () => {
   const s = new BohbScheduler(opts(), new Rng(1));
   for (const id of ["a", "b", "c", "d", "e"]) s.onTrialAdd({ trialId: id, config: {} });
-  assert.deepEqual(s.decisionPoints("a"), [1, 4]);
+  assert.deepEqual(s.decisionPoints("a"), [1]); // milestones 1 and 5 = max_t (the trainer ends there anyway)
   assert.equal(s.onResult("a", report(1, 3))[0].action, "pause"); // bracket not full yet → pause anyway
   assert.equal(s.resultBudget("a"), 1);
   s.onResult("b", report(1, 1));
@@ -46,11 +46,13 @@ test("budget info: a result at the milestone carries the bracket's r; between mi
   assert.deepEqual(s.onResult("b", report(2, 0.9)), [{ trialId: "b", action: "continue" }]);
   assert.equal(s.resultBudget("b"), null);
   s.onResult("b", report(3, 0.8));
-  assert.equal(s.onResult("b", report(4, 0.7))[0].action, "stop");
-  assert.equal(s.resultBudget("b"), 4);
+  assert.deepEqual(s.onResult("b", report(4, 0.7)), [{ trialId: "b", action: "continue" }]);
+  assert.equal(s.resultBudget("b"), null);
+  assert.equal(s.onResult("b", report(5, 0.6))[0].action, "stop");
+  assert.equal(s.resultBudget("b"), 5);
   assert.deepEqual(s.bracketInfo("e"), { band: 0, s: 0, milestone: 5, n: 2 });
-  const obs = observationFor(s, "b", { lr: 1 }, report(4, 0.7), "loss", "min");
-  assert.deepEqual(obs, { trialId: "b", config: { lr: 1 }, budget: 4, loss: 0.7 });
+  const obs = observationFor(s, "b", { lr: 1 }, report(5, 0.6), "loss", "min");
+  assert.deepEqual(obs, { trialId: "b", config: { lr: 1 }, budget: 5, loss: 0.6 });
 });
 
 test("deadlock rule: all trials added, nothing running → the bracket with paused trials is processed", () => {

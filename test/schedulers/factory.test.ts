@@ -24,7 +24,7 @@ test("createScheduler: every method kind gets its scheduler with the config's pa
   }
 });
 
-test("decision points from the factory: workshop ASHA (η=2, 5 epochs) → 1,2,4; PBT interval 1 → every epoch before max_t; BOHB workshop → 1,4", () => {
+test("decision points from the factory: workshop ASHA (η=2, 5 epochs) → 1,2,4; PBT interval 1 → every epoch before max_t; BOHB workshop → 1 (its last rung is max_t 5)", () => {
   const asha = createScheduler(parseExperiment({ name: "a", space, method: { kind: "asha", reductionFactor: 2 } }), new Rng(1));
   asha.onTrialAdd({ trialId: "a", config: {} });
   assert.deepEqual(asha.decisionPoints("a"), [1, 2, 4]);
@@ -33,12 +33,12 @@ test("decision points from the factory: workshop ASHA (η=2, 5 epochs) → 1,2,4
   assert.deepEqual(pbt.decisionPoints("a"), [1, 2, 3, 4]);
   const bohb = createScheduler(parseExperiment({ name: "b", space, method: { kind: "bohb", reductionFactor: 4 } }), new Rng(1));
   bohb.onTrialAdd({ trialId: "a", config: {} });
-  assert.deepEqual(bohb.decisionPoints("a"), [1, 4]);
+  assert.deepEqual(bohb.decisionPoints("a"), [1]);
 });
 
 test("rungsFor: rung markers for plots", () => {
   assert.deepEqual(rungsFor(parseExperiment({ name: "a", space, method: { kind: "asha", reductionFactor: 2 } })), [1, 2, 4]);
   assert.deepEqual(rungsFor(parseExperiment({ name: "h", space, method: { kind: "hyperband" }, trainer: { epochs: 81 } })), [1, 3, 9, 27, 81]);
-  assert.deepEqual(rungsFor(parseExperiment({ name: "b", space, method: { kind: "bohb", reductionFactor: 4 } })), [1, 4, 5]);
+  assert.deepEqual(rungsFor(parseExperiment({ name: "b", space, method: { kind: "bohb", reductionFactor: 4 } })), [1, 5]);
   assert.deepEqual(rungsFor(parseExperiment({ name: "p", space, method: { kind: "pbt" } })), []);
 });

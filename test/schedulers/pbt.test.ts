@@ -103,15 +103,16 @@ test("exploit only when the donor has a checkpoint (else skipped, logged)", () =
 test("lineage: a trial exploiting a donor inherits the donor's policy rows", () => {
   const s = new PbtScheduler(opts({ resampleProbability: 0, population: 2 }), new Rng(1));
   population(s, 2);
-  s.onResult("p0", report(1, 5, "loss", "ck/1")); // alone: no quantiles yet
-  s.onResult("p1", report(1, 1, "loss", "ck/1")); // upper → its checkpoint counts
-  assert.equal(s.onResult("p0", report(2, 5, "loss", "ck/2"))[0].action, "exploit"); // p0 ← p1 (p1's t=1 checkpoint)
-  assert.deepEqual(s.decisionPoints("p0"), [2, 3, 4, 5, 6, 7, 8, 9]); // restarts at the donor's t=1
-  s.onResult("p0", report(2, 0.5, "loss", "ck/2")); // p0 now best
-  const a = s.onResult("p1", report(2, 4, "loss", "ck/2"))[0]; // p1 ← p0
+  s.onResult("p1", report(1, 1, "loss", "ck/1")); // alone: no quantiles yet
+  s.onResult("p0", report(1, 5, "loss", "ck/1")); // lower, but the donor p1 has no checkpoint yet: skipped
+  s.onResult("p1", report(2, 1, "loss", "ck/2")); // upper → its checkpoint counts
+  assert.equal(s.onResult("p0", report(2, 5, "loss", "ck/2"))[0].action, "exploit"); // p0 ← p1 (p1's t=2 checkpoint: not behind p0)
+  assert.deepEqual(s.decisionPoints("p0"), [3, 4, 5, 6, 7, 8, 9]); // goes on from the donor's t=2
+  s.onResult("p0", report(3, 0.5, "loss", "ck/3")); // p0 now best
+  const a = s.onResult("p1", report(3, 4, "loss", "ck/3"))[0]; // p1 ← p0
   assert.equal(a.action, "exploit");
   const lineage = s.policyFor("p1");
-  assert.deepEqual(lineage.map((r) => [r[0], r[1], r[2], r[3]]), [["p0", "p1", 2, 1], ["p1", "p0", 2, 2]]);
+  assert.deepEqual(lineage.map((r) => [r[0], r[1], r[2], r[3]]), [["p0", "p1", 2, 2], ["p1", "p0", 3, 3]]);
   assert.equal(s.policyRows().length, 2);
 });
 
