@@ -16,6 +16,8 @@ import {
   DEFAULT_SETTINGS, KERNELSPEC, quizCellSource, settingsCellSource,
   type Cell, type Notebook, type QuizItem,
 } from "../src/cli/notebooks";
+import { methodPlan } from "../src/experiment/describe";
+import type { ExperimentInput, MethodSpec, MethodKind } from "../src/config/types";
 
 type CellSpec = { kind: "md" | "code"; text: string; tags?: string[] };
 const md = (text: string, tags?: string[]): CellSpec => ({ kind: "md", text: text.trim(), tags });
@@ -23,10 +25,37 @@ const code = (text: string, tags?: string[]): CellSpec => ({ kind: "code", text:
 const quizCell = (items: QuizItem[]): CellSpec => code(quizCellSource(items), ["quiz"]);
 const settingsCell = (): CellSpec => code(settingsCellSource(DEFAULT_SETTINGS), ["settings"]);
 
-/** The name every experiment of this member uses: letters, digits, "-", "_". */
-const NAME_CELL = (method: string) => `const runName = \`\${settings.team}-\${settings.member}-${method}\`.replace(/[^A-Za-z0-9_-]/g, "_");
+/**
+ * The method objects of the experiment cells: defined once here, rendered
+ * into the cell and used (with the default settings the settings cell
+ * renders) for every number a quiz states, so text and run cannot disagree.
+ */
+type MethodInput = Partial<MethodSpec> & { kind: MethodKind };
+const ASHA_METHOD: MethodInput = { kind: "asha", gracePeriod: 1, reductionFactor: 2 };
+const PBT_METHOD: MethodInput = { kind: "pbt", perturbationInterval: 1, quantileFraction: 0.25, resampleProbability: 0.25 };
+const BOHB_METHOD: MethodInput = { kind: "bohb", reductionFactor: 2 };
+/** PBT's population, as its cell computes it from the settings. */
+const pbtPopulation = (samples: number) => Math.max(4, Math.floor(samples / 2));
+
+/** The experiment a method cell builds with the default settings (the plan of the quizzes). */
+function defaultConfig(method: MethodInput, samples = DEFAULT_SETTINGS.samples): ExperimentInput {
+  return { name: "generate", space: DEFAULT_SETTINGS.ranges as ExperimentInput["space"], method, samples, trainer: DEFAULT_SETTINGS.trainer as ExperimentInput["trainer"] };
+}
+const js = (x: unknown) => JSON.stringify(x).replace(/"(\w+)":/g, "$1: ").replace(/,(?=\S)/g, ", ").replace(/^\{/, "{ ").replace(/\}$/, " }");
+
+/** The name and seed every experiment of this member uses: computed from team and member. */
+const NAME_CELL = (method: string) => `const runName = memberRunName(settings, "${method}");
+const seed = memberSeed(settings, "${method}");
 const folder = results.teamFolder(settings.teamFolder, { member: settings.member, backend: settings.backend });
-console.log(\`experiment \${runName}; backend \${settings.backend.kind}; team folder \${folder.location}\`);`;
+console.log(\`experiment \${runName}, seed \${seed}; backend \${settings.backend.kind}; team folder \${folder.location}\`);`;
+
+/** The imports of a method notebook (the settings cell imported workshopSettings). */
+const IMPORTS = `import { experiment, results, quiz, memberRunName, memberSeed, methodPlan, describePlan, planPicture } from "tunelab";`;
+
+/** The plan of the experiment just built, printed (and drawn where there is a picture). */
+const PLAN_CELL = `const plan = methodPlan(exp.config);
+const gridTrialEpochs = Object.values(settings.grid).reduce((n, values) => n * values.length, 1) * exp.maxT;
+console.log(describePlan(plan, { gridTrialEpochs }));`;
 
 const REFUSED_CELL = `// The ranges are validated before anything runs. A refused range, and the reason:
 try {
@@ -65,12 +94,12 @@ Run this notebook first. It checks, in order: the TypeScript kernel, the interac
 
 The next cell is the **only** cell you edit, in every notebook. If your instructor handed you these notebooks, it is already filled in for your team: your name, the team folder where everyone's results meet, the backend (local machine or cluster) and the search ranges.`),
   settingsCell(),
-  code(`import { results, quiz } from "tunelab";`),
+  code(`import { results, quiz, kernelInfo, clusterCheck, formatCheckReport } from "tunelab";`),
   md(`## 1. The kernel
 
 You are in the \`tunelab\` kernel if the line below names it. In another TypeScript kernel (stock tslab) the notebooks still compute, but without live widgets.`),
-  code(`const bridge = (globalThis as any)[Symbol.for("tunelab.kernel.bridge")];
-console.log(\`Node \${process.version} on \${process.platform}; \${bridge ? \`kernel: \${bridge.info.implementation} \${bridge.info.version} (widgets: yes)\` : "not the tunelab kernel: widgets fall back to pictures"}\`);`),
+  code(`const k = kernelInfo();
+console.log(\`Node \${k.node} on \${k.platform}; \${k.kernel ? \`kernel: \${k.kernel}\` : "not the tunelab kernel"}; \${k.widgets}\`);`),
   md(`## 2. Widgets
 
 Below is a one-question quiz. Widgets are working if it shows **radio buttons and a "check" button** that answers when clicked.
@@ -93,19 +122,8 @@ Everything else still works without widgets: live plots fall back to pictures th
 
 With a SLURM backend in the settings, the next cell runs \`tunelab cluster check\`: can we log in, submit a job, and see GPUs. With the local backend there is nothing to check.`),
   code(`if (settings.backend.kind === "slurm") {
-  // \`tunelab cluster check FILE\` with the backend settings of this notebook
-  const { execFileSync } = require("child_process");
-  const fs = require("fs"), os = require("os"), path = require("path");
-  const cli = path.join(path.dirname(require.resolve("tunelab/package.json")), "bin", "tunelab.js");
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tunelab-check-")), "backend.json");
-  fs.writeFileSync(file, JSON.stringify(settings.backend));
-  try {
-    console.log(execFileSync(process.execPath, [cli, "cluster", "check", file], { encoding: "utf8" }));
-  } catch (e: any) {
-    console.log(\`cluster check failed:\\n\${e.stdout ?? ""}\${e.stderr ?? e.message}\`);
-  } finally {
-    fs.rmSync(path.dirname(file), { recursive: true, force: true });
-  }
+  // what \`tunelab cluster check\` does, with this notebook's backend settings
+  console.log(formatCheckReport(await clusterCheck(settings.backend)));
 } else {
   const os = require("os");
   console.log(\`backend "\${settings.backend.kind}": no cluster to check. This machine: \${os.cpus().length} CPU cores, \${Math.round(os.totalmem() / 2 ** 30)} GiB memory.\`);
@@ -125,24 +143,23 @@ const manual = nb([
 
 The original workshop tried **12 configurations**: learning rate ∈ {1e-5, 2e-4, 5e-6} × batch size ∈ {1, 2} × weight decay ∈ {0, 0.01}, each trained for the full 5 epochs, one after the other. That is the baseline every other method is measured against: its GPU-minutes define a cost ratio of 1.
 
-Here we run the same kind of grid on your backend (the \`grid\` values in the settings: 3 × 2 × 2 = 12 configurations for the small model by default). On SLURM the 12 trials go in as **one job array**; locally they run \`maxConcurrent\` at a time.`),
+Here we run the same kind of grid on your backend, over the \`grid\` values in the settings (the cell below prints how many configurations that makes). On SLURM the trials go in as **one job array**; locally they run \`maxConcurrent\` at a time.`),
   settingsCell(),
-  code(`import { experiment, results } from "tunelab";`),
+  code(`import { experiment, results, memberRunName, memberSeed } from "tunelab";`),
   code(NAME_CELL("manual")),
-  code(`const gridSpace: any = {};
-for (const [k, values] of Object.entries(settings.grid)) gridSpace[k] = { grid: values };
+  code(`const gridSpace = Object.fromEntries(Object.entries(settings.grid).map(([k, values]) => [k, { grid: values }]));
 const exp = experiment({
   name: runName,
   metric: "eval_loss",
   mode: "min",
-  seed: 1,
+  seed: seed,  // (tslab: no shorthand for variables of other cells)
   space: gridSpace,
   method: { kind: "grid" },
   maxConcurrent: settings.maxConcurrent,
   trainer: settings.trainer,
   backend: settings.backend,
 });
-console.log(\`\${exp.config.samples} configurations, \${exp.maxT} epochs each\`);`),
+console.log(\`\${exp.config.samples} configurations (\${Object.entries(settings.grid).map(([k, v]) => \`\${v.length} \${k}\`).join(" × ")}), \${exp.maxT} epochs each\`);`),
   md(`The live view: one learning curve per configuration, and the trial table (you can cancel a trial from it).`),
   code(`exp.show()`),
   code(`const summary = await exp.run();
@@ -180,25 +197,29 @@ const savedTo = await folder.save(row);
 console.log(\`saved to \${savedTo}\`);
 results.compare([row])`),
   md(`*Instructor:* expected outcome on the small model: the middle learning rate wins; the largest batch with the smallest lr is clearly worst; weight decay changes little. Discuss why a grid spends most of its budget on configurations that were obviously bad after one epoch (motivation for 02-asha).`, ["solution"]),
-  code(`await exp.run();
-console.log("done");`),
 ], "01-manual");
 
 // ------------------------------------------------------------------ 02-asha
+const ashaPlan = methodPlan(defaultConfig(ASHA_METHOD)).asha!;
+const ashaMaxT = DEFAULT_SETTINGS.trainer.epochs as number;
+/** Wrong answers for the rungs question, computed from the same plan: max_t counted as a rung, the rungs shifted, every epoch. */
+const rungOptions = (() => {
+  const right = ashaPlan.rungs.join(", ");
+  const opts = [[...ashaPlan.rungs, ashaMaxT].join(", "), right, ashaPlan.rungs.map((t) => t * ashaPlan.reductionFactor).join(", "), Array.from({ length: ashaMaxT }, (_, i) => i + 1).join(", ")];
+  return { right, options: [...new Set(opts)] };
+})();
+
 const asha = nb([
   md(`# 02 · ASHA: stop the losers early
 
-**What ASHA decides:** only *when to stop a trial*. Trials start with sampled configurations and report their loss after every epoch. At fixed checkpoints called **rungs** (epoch 1, 2, 4, … with reduction factor η = 2 and grace period 1) a trial is compared with every trial that reached the same rung before it: if it is not in the best 1/η of them, it stops there.
+**What ASHA decides:** only *when to stop a trial*. Trials start with sampled configurations and report their loss after every epoch. At fixed checkpoints called **rungs** (the grace period g, then g·η, g·η², … below the full budget max_t, where η is the reduction factor) a trial is compared with every trial that reached the same rung before it: if it is not in the best 1/η of them, it stops there.
 
 **When:** asynchronously, as soon as a trial reaches a rung; nobody waits for a full batch of trials. That keeps every GPU busy, which is why ASHA scales to hundreds of workers.
 
 **When to use it:** the loss after a few epochs predicts the loss at the end reasonably well, and you have more configurations to try than budget to train them all fully.`),
   settingsCell(),
-  code(`import { experiment, results, quiz } from "tunelab";`),
+  code(IMPORTS),
   code(NAME_CELL("asha")),
-  md(`How many of your trials are expected to keep training at each rung (every rung keeps the best 1/η):`),
-  code(`const ashaMethod = { kind: "asha", gracePeriod: 1, reductionFactor: 2, maxT: settings.trainer.epochs };
-await results.figure(results.ashaPicture({ samples: settings.samples, gracePeriod: ashaMethod.gracePeriod, reductionFactor: ashaMethod.reductionFactor, maxT: ashaMethod.maxT }))`),
   md(`## Your ranges
 
 The search space comes from \`settings.ranges\`. Invalid ranges are refused before anything runs, with the reason:`),
@@ -207,15 +228,17 @@ The search space comes from \`settings.ranges\`. Invalid ranges are refused befo
   name: runName,
   metric: "eval_loss",
   mode: "min",
-  seed: 2,
+  seed: seed,  // (tslab: no shorthand for variables of other cells)
   space: settings.ranges,
-  method: ashaMethod as any,
+  method: ${js(ASHA_METHOD)},
   samples: settings.samples,
   maxConcurrent: settings.maxConcurrent,
   trainer: settings.trainer,
   backend: settings.backend,
-});
-console.log(\`rungs at t = \${results.ashaRungs(1, 2, exp.maxT).join(", ")}\`);`),
+});`),
+  md(`What ASHA will do with this experiment, read from the scheduler it runs: the rungs, how many trials keep training if exactly 1/η continue at each, and what that costs next to your manual grid:`),
+  code(PLAN_CELL),
+  code(`await results.figure(planPicture(plan)!)`),
   md(`## Run it
 
 Watch the live view: stopped trials turn grey at the rung where they were cut.`),
@@ -226,9 +249,10 @@ console.log(\`\${JSON.stringify(summary.states)}; GPU-minutes \${(summary.gpu_se
 
 Which trials were cut, at which rung, with which loss:`),
   code(`results.cutsTable(exp.history(), "eval_loss", exp.maxT)`),
-  code(`const funnel = results.rungFunnel(exp.history(), exp.rungs, "eval_loss", exp.maxT);
+  code(`console.log(\`rungs the trials waited at in this run: \${exp.rungs.join(", ")}\`);
+const funnel = results.rungFunnel(exp.history(), exp.rungs, "eval_loss", exp.maxT);
 new results.Table("trials that reached each rung (and were cut there)", ["t", "reached", "cut"], funnel.map((f) => [f.t, f.reached, f.cut]))`),
-  md(`Best at the **full budget** versus best at **any** budget: a trial stopped at epoch 1 may show a lower loss than any finished trial, but that value is not comparable with a 5-epoch loss. In the workshop the published "best" ASHA trial had stopped at epoch 2.`),
+  md(`Best at the **full budget** versus best at **any** budget: a trial stopped at the first rung may show a lower loss than any finished trial, but that value is not comparable with a full-budget loss. In the workshop the published "best" ASHA trial had stopped at epoch 2.`),
   code(`const best = exp.best();
 const bestAny = exp.bestAny();
 console.log(\`best at full budget: \${best ? best.value.toFixed(4) + " (t=" + best.t + ") " + results.formatConfig(best.config) : "none reached it"}\`);
@@ -242,10 +266,10 @@ console.log(\`best at any budget:  \${bestAny ? bestAny.value.toFixed(4) + " (t=
       explanation: "ASHA is a scheduler: it never proposes configurations, it only cuts trials that are not in the top 1/η at a rung.",
     },
     {
-      question: "With grace period 1, reduction factor 2 and max_t 5, where are the rungs?",
-      options: ["1, 2, 4", "1, 3, 5", "2, 4", "every epoch"],
-      answer: "1, 2, 4",
-      explanation: "Rungs sit at g·η^k below max_t: 1, 2, 4. Epoch 5 is the end of training, not a rung.",
+      question: `With this notebook's default settings (grace period ${ashaPlan.gracePeriod}, reduction factor ${ashaPlan.reductionFactor}, max_t ${ashaMaxT}), at which epochs can ASHA cut a trial?`,
+      options: rungOptions.options,
+      answer: rungOptions.right,
+      explanation: `Rungs sit at g·η^k below max_t: ${rungOptions.right}. Epoch ${ashaMaxT} is the end of training, not a rung: a trial that reaches it has already spent its budget.`,
     },
     {
       question: "Why does ASHA not wait for all trials before deciding at a rung?",
@@ -254,8 +278,8 @@ console.log(\`best at any budget:  \${bestAny ? bestAny.value.toFixed(4) + " (t=
       explanation: "The asynchronous rule compares a trial with those that reached the rung before it; promotions happen without a barrier, so workers never wait.",
     },
     {
-      question: "A trial cut at epoch 1 shows the lowest loss of the whole experiment. What should the comparison table report?",
-      options: ["the best loss among trials that trained the full budget", "the epoch-1 loss, since it is lowest", "the average of both", "nothing: ASHA results cannot be compared"],
+      question: "A trial cut at the first rung shows the lowest loss of the whole experiment. What should the comparison table report?",
+      options: ["the best loss among trials that trained the full budget", "the first-rung loss, since it is lowest", "the average of both", "nothing: ASHA results cannot be compared"],
       answer: "the best loss among trials that trained the full budget",
       explanation: "Losses at different budgets are different quantities; on the workshop's task the loss even rose with more epochs, so short runs look deceptively good.",
     },
@@ -270,16 +294,19 @@ console.log(\`best at any budget:  \${bestAny ? bestAny.value.toFixed(4) + " (t=
   code(`const row = exp.summaryRow();
 console.log(\`saved to \${await folder.save(row)}\`);
 results.compare([row])`),
-  md(`*Instructor:* with 8 samples, η=2 and 4 epochs expect about half the trials cut at t=1 and a quarter at t=2; GPU-minutes roughly 40–50% of the grid's. Ask which trials were cut that would have won (usually none on this model; large-batch/low-lr ones are the risk).`, ["solution"]),
-  code(`await exp.run();
-console.log("done");`),
+  md(`*Instructor:* compare the plan printed above (cuts per rung if exactly 1/η continue, the expected cost range against the grid) with the funnel the run produced: asynchronous ASHA cuts fewer than the plan, because the first trial to reach a rung always continues. Ask which trials were cut that would have won (usually none on this model; large-batch/low-lr ones are the risk).`, ["solution"]),
 ], "02-asha");
 
 // ------------------------------------------------------------------ 03-pbt
+const pbtPlan = methodPlan(defaultConfig(PBT_METHOD, pbtPopulation(DEFAULT_SETTINGS.samples))).pbt!;
+const pbtMaxT = DEFAULT_SETTINGS.trainer.epochs as number;
+const pbtPoints = pbtPlan.perturbationPoints;
+const pbtRight = `${pbtPoints.length}: perturbation points are only t = ${pbtPoints.join(", ")}`;
+
 const pbt = nb([
   md(`# 03 · PBT: train a population, copy the winners
 
-**What PBT decides:** at every *perturbation interval* (here every epoch) each trial is ranked in the population. A trial in the bottom quarter **exploits**: it loads the checkpoint (weights and optimizer) of a trial from the top quarter, then **explores**: it perturbs the copied hyperparameters (×0.8 or ×1.2, or resamples them). Nobody is stopped; the population keeps its size.
+**What PBT decides:** at every *perturbation interval* each trial is ranked in the population. A trial in the bottom quantile **exploits**: it loads the checkpoint (weights and optimizer) of a trial from the top quantile, then **explores**: it perturbs the copied hyperparameters (multiplies each by one of the perturbation factors, or resamples it). Nobody is stopped; the population keeps its size. The cell after the experiment prints the interval, the quantile and the factors this run uses.
 
 **When:** only at perturbation points, where trials save a checkpoint.
 
@@ -287,11 +314,8 @@ const pbt = nb([
 
 **When to use it:** long trainings where a good hyperparameter *schedule* matters, with enough parallel workers to hold a population.`),
   settingsCell(),
-  code(`import { experiment, results, quiz } from "tunelab";`),
+  code(IMPORTS),
   code(NAME_CELL("pbt")),
-  md(`A toy population (not a run): every 2 epochs the worst member jumps to a perturbed copy of the best one's learning rate.`),
-  code(`const pbtMethod = { kind: "pbt", perturbationInterval: 1, quantileFraction: 0.25, resampleProbability: 0.25 };
-await results.figure(results.pbtPicture({ perturbationInterval: 2, maxT: 8 }))`),
   md(`## Your ranges
 
 PBT samples the initial population from \`settings.ranges\` and perturbs within them. Refused ranges show why:`),
@@ -300,15 +324,18 @@ PBT samples the initial population from \`settings.ranges\` and perturbs within 
   name: runName,
   metric: "eval_loss",
   mode: "min",
-  seed: 3,
+  seed: seed,  // (tslab: no shorthand for variables of other cells)
   space: settings.ranges,
-  method: pbtMethod as any,
-  samples: Math.max(4, settings.samples / 2),
+  method: ${js(PBT_METHOD)},
+  samples: Math.max(4, Math.floor(settings.samples / 2)),
   maxConcurrent: settings.maxConcurrent,
   trainer: settings.trainer,
   backend: settings.backend,
-});
-console.log(\`population \${exp.config.samples}, \${exp.maxT} epochs, perturbation every \${pbtMethod.perturbationInterval}\`);`),
+});`),
+  md(`What PBT will do with this experiment, read from the scheduler it runs:`),
+  code(PLAN_CELL),
+  md(`A toy population with the same interval and length (an illustration, not this run): at every perturbation point the worst member jumps to a perturbed copy of the best one's learning rate.`),
+  code(`await results.figure(results.pbtPicture({ perturbationInterval: plan.pbt!.perturbationInterval, maxT: plan.maxT }))`),
   md(`## Run it
 
 The live view draws the lineage: an arrow whenever a trial copies another.`),
@@ -318,7 +345,9 @@ console.log(\`\${JSON.stringify(summary.states)}; GPU-minutes \${(summary.gpu_se
   md(`## What happened
 
 Every exploit/explore step: who copied whom, at which epoch, and how the hyperparameters were changed.`),
-  code(`results.pbtTable(exp.history())`),
+  code(`const steps = results.pbtSteps(exp.history());
+console.log(\`\${steps.length} exploit(s) at t = \${[...new Set(steps.map((s) => s.t))].join(", ") || "none"}\`);
+results.pbtTable(exp.history())`),
   md(`The best model's **schedule** and **lineage**: the phases of training its final weights went through, and which trial trained each phase.`),
   code(`const best = exp.best() ?? exp.bestAny();
 console.log(best ? \`best: \${best.value.toFixed(4)} by \${best.trial_id} at t=\${best.t}\` : "no trial finished");
@@ -346,10 +375,10 @@ console.log(row.schedule ? "schedule: " + row.schedule.map((s) => \`from t=\${s.
       explanation: "The best final model was trained with different settings in different phases; reporting only its final config would hide that.",
     },
     {
-      question: "What limits how much PBT can do in a 4-epoch run with a perturbation interval of 1?",
-      options: ["only 3 perturbation points exist", "PBT needs a GPU", "the learning rate is log-scaled", "there is no limit"],
-      answer: "only 3 perturbation points exist",
-      explanation: "Decisions happen only at perturbation points; the workshop had the same problem (about 2 evaluations per trial), so its PBT could barely act.",
+      question: `With this notebook's default settings (max_t ${pbtMaxT}, perturbation interval ${pbtPlan.perturbationInterval}), how many times can one member exploit another at most?`,
+      options: [...new Set([`${pbtMaxT}: once per epoch`, pbtRight, "as often as it likes: PBT decides continuously", `${pbtPoints.length + 1}: at every perturbation point and at the end`])],
+      answer: pbtRight,
+      explanation: `Decisions happen only at perturbation points below max_t (t = ${pbtPoints.join(", ")} here); the workshop had the same problem (about 2 evaluations per trial), so its PBT could barely act.`,
     },
     {
       question: "Which resource does PBT need more than ASHA?",
@@ -363,9 +392,7 @@ console.log(row.schedule ? "schedule: " + row.schedule.map((s) => \`from t=\${s.
 For PBT the row's best config is the schedule above.`),
   code(`console.log(\`saved to \${await folder.save(row)}\`);
 results.compare([row])`),
-  md(`*Instructor:* with η-free PBT over 4 epochs, expect 1–2 exploits per perturbation point; the best trial's lineage usually passes through the trial with the mid-range lr. Point out that GPU-minutes equal population × epochs (no early stopping), so PBT is not cheaper than the grid: it buys a schedule, not savings.`, ["solution"]),
-  code(`await exp.run();
-console.log("done");`),
+  md(`*Instructor:* the plan cell prints how many members exploit at each perturbation point; compare it with the exploits listed after the run (fewer when members are paused or the ranking ties). The best trial's lineage usually passes through the trial with the mid-range lr. Point out that GPU-time is population × epochs plus restarts (no early stopping), so PBT is not cheaper than the grid: it buys a schedule, not savings.`, ["solution"]),
 ], "03-pbt");
 
 // ------------------------------------------------------------------ 04-bohb
@@ -378,26 +405,25 @@ const bohb = nb([
 
 **When to use it:** the budget is small compared with the space, trials are expensive, and early losses are informative (as for ASHA).`),
   settingsCell(),
-  code(`import { experiment, results, quiz } from "tunelab";`),
+  code(IMPORTS),
   code(NAME_CELL("bohb")),
-  md(`The brackets for your budget: each circle is a rung, its size the number of configurations trained to that many epochs.`),
-  code(`const bohbMethod = { kind: "bohb", maxT: settings.trainer.epochs, reductionFactor: 2 };
-await results.figure(results.bohbPicture({ maxT: bohbMethod.maxT, reductionFactor: bohbMethod.reductionFactor }))`),
   md(`## Your ranges`),
   code(REFUSED_CELL),
   code(`const exp = experiment({
   name: runName,
   metric: "eval_loss",
   mode: "min",
-  seed: 4,
+  seed: seed,  // (tslab: no shorthand for variables of other cells)
   space: settings.ranges,
-  method: bohbMethod as any,
+  method: ${js(BOHB_METHOD)},
   samples: settings.samples,
   maxConcurrent: settings.maxConcurrent,
   trainer: settings.trainer,
   backend: settings.backend,
-});
-console.log(\`\${exp.config.samples} configurations, max_t \${exp.maxT}, η \${bohbMethod.reductionFactor}\`);`),
+});`),
+  md(`What BOHB will do with this experiment, read from its scheduler and searcher: how the trials fill the brackets (each circle is a stage, its size the number of configurations trained to that many epochs), and whether the model gets enough results to propose any of them:`),
+  code(PLAN_CELL),
+  code(`await results.figure(planPicture(plan)!)`),
   md(`## Run it`),
   code(`exp.show()`),
   code(`const summary = await exp.run();
@@ -406,6 +432,12 @@ console.log(\`\${JSON.stringify(summary.states)}; GPU-minutes \${(summary.gpu_se
 
 Which configurations the model proposed and which were random, and how far each got:`),
   code(`results.bohbPicks(exp.history(), "eval_loss")`),
+  code(`const added = exp.history().filter((e) => e.type === "trial_added");
+const byModel = exp.history().filter((e) => e.type === "trial_added" && e.modelBasedPick === true).length;
+const model = plan.bohbModel!;
+console.log(byModel > 0
+  ? \`\${byModel} of \${added.length} configurations came from the model\`
+  : \`none of the \${added.length} configurations came from the model: it fits after \${model.threshold} results at one budget, and this run's brackets give at most \${model.mostAtOneBudget}\${model.canAct ? " (in time for later trials only if results arrive before they are proposed)" : ""}\`);`),
   code(`results.cutsTable(exp.history(), "eval_loss", exp.maxT)`),
   code(`const best = exp.best();
 const bestAny = exp.bestAny();
@@ -432,15 +464,15 @@ console.log(\`best at any budget:  \${bestAny ? bestAny.value.toFixed(4) + " at 
       explanation: "A share of random configurations keeps exploring parts of the space the model has not seen.",
     },
     {
-      question: "Before the model has enough finished results at a budget, where do BOHB's configurations come from?",
+      question: "Before the model has enough results at a budget, where do BOHB's configurations come from?",
       options: ["random sampling", "the manual grid", "the best ASHA trial", "the previous bracket's losers"],
       answer: "random sampling",
-      explanation: "The model needs at least (number of hyperparameters + 1) observations at a budget; until then BOHB samples at random.",
+      explanation: "Each density model needs more results at one budget than there are hyperparameters (the plan cell above prints how many this searcher needs); until then BOHB samples at random.",
     },
     {
-      question: "The workshop's best BOHB trial stopped after 1 epoch. What is the catch when comparing it with the manual grid?",
-      options: ["a 1-epoch loss is compared with 5-epoch losses", "BOHB used fewer trials", "BOHB cannot use GPUs", "there is no catch"],
-      answer: "a 1-epoch loss is compared with 5-epoch losses",
+      question: "The workshop's best BOHB trial stopped after its first budget. What is the catch when comparing it with the manual grid?",
+      options: ["a short-budget loss is compared with full-budget losses", "BOHB used fewer trials", "BOHB cannot use GPUs", "there is no catch"],
+      answer: "a short-budget loss is compared with full-budget losses",
       explanation: "Compare values at the same budget; tunelab reports the best at the full budget separately from the best at any budget.",
     },
   ]),
@@ -448,9 +480,7 @@ console.log(\`best at any budget:  \${bestAny ? bestAny.value.toFixed(4) + " at 
   code(`const row = exp.summaryRow();
 console.log(\`saved to \${await folder.save(row)}\`);
 results.compare([row])`),
-  md(`*Instructor:* with 3 hyperparameters the model needs 4 finished points per budget, so the first bracket is random; later picks cluster around the best lr. Ask the team to check which picks came from the model and whether they beat the random ones.`, ["solution"]),
-  code(`await exp.run();
-console.log("done");`),
+  md(`*Instructor:* the plan cell says whether the model can act in this run and why not; with the embedded default's few trials the first bracket is always random. Ask the team to check which picks came from the model and whether they beat the random ones, and what they would change (more trials, a larger η) for the model to get its results earlier.`, ["solution"]),
 ], "04-bohb");
 
 // ------------------------------------------------------------------ 05-comparison
@@ -470,8 +500,9 @@ const { rows, problems } = await folder.read();
 for (const p of problems) console.log(\`unreadable: \${p.file}: \${p.error}\`);
 console.log(\`\${rows.length} row(s) in \${folder.location}: \${rows.map((r) => \`\${r.member}/\${r.method}\`).join(", ")}\`);
 if (!rows.some((r) => r.method === "manual")) {
-  console.log("no manual-grid row yet: using the workshop's published grid (354 GPU-minutes) as the cost reference; run 01-manual for your own.");
-  rows.unshift(results.referenceManualRow());
+  const reference = results.referenceManualRow();
+  console.log(\`no manual-grid row yet: using the workshop's published grid (\${reference.gpuMinutes} GPU-minutes) as the cost reference; run 01-manual for your own.\`);
+  rows.unshift(reference);
 }`),
   code(`const cmp = results.compare(rows, { baseline: "manual" });
 cmp`),

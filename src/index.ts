@@ -21,6 +21,11 @@ export * as searchers from "./searchers";
 export { simulate } from "./schedulers/simulate";
 export { trainerCommand, defaultTrainerScript, type TrainerCommandOptions } from "./trainer/launcher";
 export { clusterCheck, formatCheckReport, type CheckReport } from "./cli/cluster";
+export {
+  workshopSettings, parseBackendEnv, parseTeamFolderEnv, parseTrainerEnv, defaultReplayCurves, memberSeed, memberRunName,
+  SettingsError, BACKEND_KINDS, kernelInfo, type KernelInfo, type WorkshopSettings, type WorkshopSettingsInput, type BackendInput,
+} from "./cli/notebooks";
+export { methodPlan, describePlan, planPicture, type MethodPlan, type AshaPlan, type BracketsPlan, type BracketPlan, type BohbModelPlan, type PbtPlan } from "./experiment/describe";
 
 export {
   showExperiment, showExperiment as show, ExperimentView, LivePlot, TrialTable, quiz, Quiz, hashAnswer,

@@ -13,6 +13,12 @@ import * as path from "node:path";
 import { createHmac, randomBytes } from "node:crypto";
 import { z } from "zod";
 import { hashAnswer, sealExplanation, type QuizQuestion } from "../../widgets/quiz";
+import { getKernelBridge } from "../../widgets/kernel-bridge";
+import { ConfigError, parseExperiment } from "../config/schema";
+import type { BackendSpec, ExperimentInput, SpaceSpec, TrainerSpec } from "../config/types";
+
+/** A backend as a user writes it (fields optional until validated). */
+export type BackendInput = NonNullable<ExperimentInput["backend"]>;
 
 // ---------------------------------------------------------------- course.json
 
@@ -164,18 +170,227 @@ export const SETTINGS_TAG = "settings";
 export const SOLUTION_TAG = "solution";
 export const QUIZ_TAG = "quiz";
 
+/**
+ * The settings cell: a literal object handed to `workshopSettings`, which
+ * applies the environment overrides (TUNELAB_BACKEND, TUNELAB_TEAM_FOLDER,
+ * TUNELAB_TRAINER) and validates them, so the cell holds no parsing code.
+ */
 export function settingsCellSource(s: NotebookSettings): string {
   return [
     "// Team settings: the only cell you edit. `tunelab notebooks build` prefills it for your team.",
     "// teamFolder: a local path, or {\"cluster\": \"/path/on/cluster\"} with a slurm backend.",
     "// backend: {\"kind\": \"local\"} (this machine), {\"kind\": \"slurm\", \"host\": ..., \"remoteDir\": ...}, or {\"kind\": \"replay\", \"curves\": \"../data/curves/<file>.csv\"}.",
-    `const settings: any = {\n${Object.entries(s).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(",\n")}\n};`,
-    "// Tests and CI switch the backend or the team folder without editing this cell:",
-    "if (process.env.TUNELAB_BACKEND) settings.backend = JSON.parse(process.env.TUNELAB_BACKEND);",
-    "if (process.env.TUNELAB_TEAM_FOLDER) settings.teamFolder = /^\\s*\\{/.test(process.env.TUNELAB_TEAM_FOLDER) ? JSON.parse(process.env.TUNELAB_TEAM_FOLDER) : process.env.TUNELAB_TEAM_FOLDER;",
-    "if (process.env.TUNELAB_TRAINER) settings.trainer = { ...settings.trainer, ...JSON.parse(process.env.TUNELAB_TRAINER) };",
+    "// The environment may override backend, team folder and trainer (npm run workshop sets TUNELAB_BACKEND=local).",
+    "import { workshopSettings } from \"tunelab\";",
+    `const settings = workshopSettings({\n${Object.entries(s).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(",\n")}\n});`,
     "console.log(`team ${settings.team}, member ${settings.member}, backend ${settings.backend.kind}, team folder ${JSON.stringify(settings.teamFolder)}`);",
   ].join("\n");
+}
+
+// ---------------------------------------------------------------- 00-setup's kernel check
+
+/** What 00-setup says about the kernel and the widgets. */
+export interface KernelInfo {
+  node: string;
+  platform: string;
+  /** "<implementation> <version>" of the tunelab kernel, or null in another kernel */
+  kernel: string | null;
+  /** one sentence on where widgets render */
+  widgets: string;
+}
+
+/**
+ * The kernel this cell runs in, and what to expect of widgets. The kernel
+ * cannot see which front-end draws its output, so it says where widgets
+ * render rather than claiming they do.
+ */
+export function kernelInfo(): KernelInfo {
+  const bridge = getKernelBridge();
+  return {
+    node: process.version,
+    platform: process.platform,
+    kernel: bridge ? `${bridge.info.implementation} ${bridge.info.version}` : null,
+    widgets: bridge
+      ? "widgets render in JupyterLab 4 / Notebook 7 (with jupyterlab_widgets and anywidget); classic Notebook 6 shows pictures instead"
+      : "not the tunelab kernel: no widgets, outputs fall back to pictures",
+  };
+}
+
+// ---------------------------------------------------------------- environment overrides
+
+/** The backend kinds TUNELAB_BACKEND accepts as a bare word. */
+export const BACKEND_KINDS: readonly BackendSpec["kind"][] = ["local", "slurm", "replay"];
+
+/** A bad TUNELAB_* value (or settings object): the message names the variable, the value and what is accepted. */
+export class SettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SettingsError";
+  }
+}
+
+const BACKEND_ACCEPTED = `expected a backend kind (${BACKEND_KINDS.join(", ")}) or a JSON object such as {"kind":"replay","curves":"data/curves/small-cpu.csv"}`;
+
+/** The package's shipped file `rel` (data/...), found next to this module in src/ or dist/src/. */
+function packageFile(rel: string): string {
+  let d = __dirname;
+  for (let i = 0; i < 6; i++) {
+    const cand = path.join(d, rel);
+    if (fs.existsSync(cand)) return cand;
+    d = path.dirname(d);
+  }
+  throw new Error(`${rel} not found next to the tunelab package`);
+}
+
+/** The recorded curves a bare TUNELAB_BACKEND=replay replays: the small model's, shipped with tunelab. */
+export function defaultReplayCurves(): string {
+  return packageFile(path.join("data", "curves", "small-cpu.csv"));
+}
+
+/**
+ * The backend named by TUNELAB_BACKEND (or any such string): either a bare
+ * kind — `local`, `replay`, `slurm` — or a JSON object with a `kind`.
+ * A bare kind equal to `current`'s kind keeps `current`'s options (so
+ * `local` keeps the cell's GPU slots); a bare `replay` replays the shipped
+ * small-model curves; a bare `slurm` needs a slurm `current` (the cluster's
+ * address cannot be guessed). The result is validated as an experiment's
+ * backend. Throws SettingsError naming `variable`, the value and what is accepted.
+ */
+export function parseBackendEnv(value: string, current?: BackendInput, variable = "TUNELAB_BACKEND"): BackendSpec {
+  const v = value.trim();
+  const shown = JSON.stringify(value);
+  let backend: Record<string, unknown>;
+  if (v.startsWith("{")) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(v);
+    } catch (e) {
+      throw new SettingsError(`${variable}: got ${shown}, which is not valid JSON (${(e as Error).message}); ${BACKEND_ACCEPTED}`);
+    }
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new SettingsError(`${variable}: got ${shown}; ${BACKEND_ACCEPTED}`);
+    backend = parsed as Record<string, unknown>;
+    if (!BACKEND_KINDS.includes(backend.kind as BackendSpec["kind"])) {
+      throw new SettingsError(`${variable}: got kind ${JSON.stringify(backend.kind ?? null)} in ${shown}; expected "kind" to be one of ${BACKEND_KINDS.join(", ")}`);
+    }
+  } else if (BACKEND_KINDS.includes(v as BackendSpec["kind"])) {
+    if (current && current.kind === v) backend = { ...current };
+    else if (v === "replay") backend = { kind: "replay", curves: defaultReplayCurves() };
+    else if (v === "slurm") throw new SettingsError(`${variable}: got ${shown}, but the settings' backend is ${JSON.stringify(current?.kind ?? null)}: a slurm backend needs at least remoteDir (and host, unless sbatch runs here); give it as a JSON object, e.g. {"kind":"slurm","host":"login.example.org","remoteDir":"/scratch/me/tunelab"}`);
+    else backend = { kind: v };
+  } else {
+    throw new SettingsError(`${variable}: got ${shown}; ${BACKEND_ACCEPTED}`);
+  }
+  return validateBackend(backend, `${variable}=${shown}`);
+}
+
+/** `backend` checked with the experiment schema (defaults filled); errors say where it came from. */
+function validateBackend(backend: Record<string, unknown>, where: string): BackendSpec {
+  try {
+    return parseExperiment({ name: "settings", space: { x: { choice: [0] } }, backend }).backend;
+  } catch (e) {
+    if (e instanceof ConfigError) throw new SettingsError(`${where}: invalid backend:\n  ${e.issues.join("\n  ")}`);
+    throw e;
+  }
+}
+
+/** TUNELAB_TEAM_FOLDER: a path, or a JSON object {"cluster": "/path"}. */
+export function parseTeamFolderEnv(value: string, variable = "TUNELAB_TEAM_FOLDER"): string | { cluster: string } {
+  const v = value.trim();
+  if (!v) throw new SettingsError(`${variable}: got ""; expected a folder path or a JSON object {"cluster": "/path/on/cluster"}`);
+  if (!v.startsWith("{")) return v;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(v);
+  } catch (e) {
+    throw new SettingsError(`${variable}: got ${JSON.stringify(value)}, which is not valid JSON (${(e as Error).message}); expected a folder path or a JSON object {"cluster": "/path/on/cluster"}`);
+  }
+  const c = (parsed as { cluster?: unknown } | null)?.cluster;
+  if (typeof c !== "string" || !c || Object.keys(parsed as object).length !== 1) {
+    throw new SettingsError(`${variable}: got ${JSON.stringify(value)}; expected a folder path or a JSON object {"cluster": "/path/on/cluster"}`);
+  }
+  return { cluster: c };
+}
+
+/** TUNELAB_TRAINER: a JSON object merged over the settings' trainer (e.g. {"epochs": 2}). */
+export function parseTrainerEnv(value: string, variable = "TUNELAB_TRAINER"): Partial<TrainerSpec> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (e) {
+    throw new SettingsError(`${variable}: got ${JSON.stringify(value)}, which is not valid JSON (${(e as Error).message}); expected a JSON object of trainer fields, e.g. {"epochs": 2}`);
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new SettingsError(`${variable}: got ${JSON.stringify(value)}; expected a JSON object of trainer fields, e.g. {"epochs": 2}`);
+  return parsed as Partial<TrainerSpec>;
+}
+
+/** What a settings cell writes (the literal object handed to workshopSettings). */
+export interface WorkshopSettingsInput {
+  team: string;
+  member: string;
+  teamFolder: string | { cluster: string };
+  backend: BackendInput;
+  trainer: Partial<TrainerSpec>;
+  ranges: SpaceSpec;
+  grid: Record<string, Array<number | string | boolean>>;
+  samples: number;
+  maxConcurrent: number;
+  preRun?: string | null;
+}
+
+/** The settings every notebook cell uses: the cell's values with the environment's overrides, backend validated. */
+export interface WorkshopSettings {
+  team: string;
+  member: string;
+  teamFolder: string | { cluster: string };
+  backend: BackendSpec;
+  trainer: Partial<TrainerSpec>;
+  ranges: SpaceSpec;
+  grid: Record<string, Array<number | string | boolean>>;
+  samples: number;
+  maxConcurrent: number;
+  preRun: string | null;
+}
+
+/**
+ * The settings cell's function: `input` with TUNELAB_BACKEND (bare kind or
+ * JSON, parseBackendEnv), TUNELAB_TEAM_FOLDER (path or {"cluster": ...}) and
+ * TUNELAB_TRAINER (JSON merged over the trainer) applied from `env`.
+ */
+export function workshopSettings(input: WorkshopSettingsInput, env: Record<string, string | undefined> = process.env): WorkshopSettings {
+  const backend = env.TUNELAB_BACKEND
+    ? parseBackendEnv(env.TUNELAB_BACKEND, input.backend)
+    : validateBackend(input.backend as Record<string, unknown>, "settings.backend");
+  return {
+    team: input.team,
+    member: input.member,
+    teamFolder: env.TUNELAB_TEAM_FOLDER ? parseTeamFolderEnv(env.TUNELAB_TEAM_FOLDER) : input.teamFolder,
+    backend,
+    trainer: env.TUNELAB_TRAINER ? { ...input.trainer, ...parseTrainerEnv(env.TUNELAB_TRAINER) } : { ...input.trainer },
+    ranges: input.ranges,
+    grid: input.grid,
+    samples: input.samples,
+    maxConcurrent: input.maxConcurrent,
+    preRun: input.preRun ?? null,
+  };
+}
+
+/**
+ * The seed of one member's run of one method: FNV-1a (32 bit) of
+ * "team/member/method", so teammates' rows are not copies of each other and
+ * a member's rerun repeats itself.
+ */
+export function memberSeed(who: { team: string; member: string }, method: string): number {
+  let h = 0x811c9dc5;
+  for (const b of Buffer.from(`${who.team}/${who.member}/${method}`, "utf8")) {
+    h ^= b;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/** The experiment name of a member's run of a method: team-member-method, safe for run directories. */
+export function memberRunName(who: { team: string; member: string }, method: string): string {
+  return `${who.team}-${who.member}-${method}`.replace(/[^A-Za-z0-9_-]/g, "_");
 }
 
 export function settingsFor(course: CourseSpec, team: TeamSpec, member: string): NotebookSettings {
