@@ -14,18 +14,29 @@
  * submit.json (argv, env, gpus: to requeue after a restart), launch.json
  * (pid = pgid, start time, GPU ids), exit.json (code, end time),
  * control.json (a stop/pause that was requested), stdout.log, stderr.log,
- * metrics.jsonl + checkpoints/ (written by the trainer), decision-<t>.json.
+ * metrics.jsonl + checkpoints/ (written by the trainer), decision-<t>.json,
+ * wrapper.pid (written by the wrapper first thing: a driver killed between
+ * spawn and launch.json still leaves the process findable, so attach never
+ * starts a second one).
+ *
+ * Write-ahead (issue 14): `prepare` writes trial.json and submit.json before
+ * the driver journals the launch; `adopt` of a prepared trial that has no
+ * launch.json/wrapper.pid starts it. Trial dirs are 0700 and submit.json
+ * (trainer.env) 0600: nothing of a run is readable by other users.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { AdoptedTrial, Backend, BackendEvent, Report, TrialLaunch, TrialState } from "./types";
-import { MetricsFileReader, offsetAfterLines } from "./metrics-reader";
+import { MetricsFileReader, offsetAfterRecords } from "./metrics-reader";
 import {
   checkTrialId,
   clearDecisionsAfter,
   decisionFile,
+  faultPoint,
+  fileError,
+  freeBytes,
   readJson,
   resolveInside,
   tailLines,
@@ -52,6 +63,7 @@ export interface LocalBackendOptions {
 
 /** The wrapper run by /bin/sh: "$@" is the trainer argv (never interpolated). */
 export const WRAPPER_SCRIPT = [
+  'echo "$$" > "$TUNELAB_TRIAL_DIR/wrapper.pid"',
   "trap ':' USR1 TERM",
   '"$@"',
   "code=$?",
@@ -134,7 +146,36 @@ export class LocalBackend implements Backend {
   }
 
   async start(): Promise<void> {
-    fs.mkdirSync(path.join(this.runDir, "trials"), { recursive: true });
+    const trials = path.join(this.runDir, "trials");
+    try {
+      fs.mkdirSync(trials, { recursive: true, mode: 0o700 });
+      fs.chmodSync(trials, 0o700);
+    } catch (e) {
+      throw fileError("create", trials, e);
+    }
+  }
+
+  /** Write-ahead: trial.json + submit.json (and no stale markers) before the journal names the run. */
+  async prepare(launches: TrialLaunch[]): Promise<void> {
+    for (const l of launches) this.writeTrialFiles(l);
+    faultPoint("local-prepared");
+  }
+
+  private writeTrialFiles(l: TrialLaunch): { dir: string; submittedAt: number } {
+    const dir = this.trialDir(l.trialId);
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      for (const f of ["exit.json", "control.json", "launch.json", "wrapper.pid"]) fs.rmSync(path.join(dir, f), { force: true });
+      clearDecisionsAfter(dir, l.trial.start_t ?? 0);
+      writeJsonAtomic(path.join(dir, "trial.json"), l.trial, 0o600);
+      const submittedAt = Date.now();
+      const sub: SubmitFile = { command: l.command, env: l.env ?? {}, gpus: l.gpus ?? 0, submittedAt };
+      writeJsonAtomic(path.join(dir, "submit.json"), sub, 0o600);
+      return { dir, submittedAt };
+    } catch (e) {
+      if ((e as Error).message.startsWith("cannot ")) throw e;
+      throw fileError("write the files of trial " + l.trialId + " in", dir, e);
+    }
   }
 
   trialDir(trialId: string): string {
@@ -159,14 +200,8 @@ export class LocalBackend implements Backend {
       if (prev && ACTIVE.has(prev.state)) throw new Error(`submit: trial ${l.trialId} is already ${prev.state}`);
     }
     for (const l of launches) {
-      const dir = this.trialDir(l.trialId);
-      fs.mkdirSync(dir, { recursive: true });
-      for (const f of ["exit.json", "control.json", "launch.json"]) fs.rmSync(path.join(dir, f), { force: true });
-      clearDecisionsAfter(dir, l.trial.start_t ?? 0);
-      writeJsonAtomic(path.join(dir, "trial.json"), l.trial);
-      const submittedAt = Date.now();
-      const sub: SubmitFile = { command: l.command, env: l.env ?? {}, gpus: l.gpus ?? 0, submittedAt };
-      writeJsonAtomic(path.join(dir, "submit.json"), sub, 0o600);
+      // rewritten even when prepared: a PBT restart's restore_from is known only now
+      const { dir, submittedAt } = this.writeTrialFiles(l);
       const prev = this.trials.get(l.trialId);
       const t: LocalTrial = {
         id: l.trialId,
@@ -254,7 +289,7 @@ export class LocalBackend implements Backend {
       const dir = this.trialDir(a.trialId);
       const trial = readJson<TrialLaunch["trial"]>(path.join(dir, "trial.json"));
       const sub = readJson<SubmitFile>(path.join(dir, "submit.json"));
-      if (!trial || !sub) throw new Error(`adopt ${a.trialId}: no trial.json/submit.json in ${dir}`);
+      if (!trial || !sub) throw new Error(`adopt ${a.trialId}: no trial.json/submit.json in ${dir} (the run was journaled but its files were never written)`);
       const metrics = path.join(dir, "metrics.jsonl");
       let reader: MetricsFileReader;
       if (a.offset !== undefined) reader = new MetricsFileReader(metrics, { offset: a.offset, lines: a.reportsSeen });
@@ -265,12 +300,17 @@ export class LocalBackend implements Backend {
         } catch {
           /* none yet */
         }
-        const { offset, lines } = offsetAfterLines(buf, a.reportsSeen);
+        const { offset, lines } = offsetAfterRecords(buf, a.reportsSeen);
         // fewer complete lines than seen (a torn line was counted?): skip the rest when it completes
         reader = new MetricsFileReader(metrics, { offset, lines, skip: a.reportsSeen - lines });
       }
       const launch: TrialLaunch = { trialId: a.trialId, trial, command: sub.command, env: sub.env, gpus: sub.gpus };
-      const lf = readJson<LaunchFile>(path.join(dir, "launch.json"));
+      let lf = readJson<LaunchFile>(path.join(dir, "launch.json"));
+      if (!lf) {
+        // spawned, but the driver died before launch.json: the wrapper's own pid file says so
+        const wp = readPid(path.join(dir, "wrapper.pid"));
+        if (wp) lf = { pid: wp.pid, startedAt: wp.at, submittedAt: sub.submittedAt, gpus: 0, gpuIds: [], slotIds: [] };
+      }
       const control = readJson<{ requested?: "stop" | "pause" }>(path.join(dir, "control.json"));
       const t: LocalTrial = {
         id: a.trialId,
@@ -380,8 +420,14 @@ export class LocalBackend implements Backend {
     env.PYTHONUNBUFFERED = env.PYTHONUNBUFFERED ?? "1";
     const outPath = path.join(t.dir, "stdout.log");
     const errPath = path.join(t.dir, "stderr.log");
-    const out = fs.openSync(outPath, "a");
-    const err = fs.openSync(errPath, "a");
+    let out: number;
+    let err: number;
+    try {
+      out = fs.openSync(outPath, "a", 0o600);
+      err = fs.openSync(errPath, "a", 0o600);
+    } catch (e) {
+      throw fileError("open the trainer's log in", t.dir, e);
+    }
     t.stderrStart = fs.fstatSync(err).size;
     let child: ChildProcess;
     try {
@@ -407,8 +453,9 @@ export class LocalBackend implements Backend {
       if (t.killTimer) clearTimeout(t.killTimer);
       t.killTimer = undefined;
     });
+    faultPoint("local-spawned");
     const lf: LaunchFile = { pid: child.pid ?? -1, startedAt: t.startedAt, submittedAt: t.submittedAt, gpus: t.gpuIds.length, gpuIds: t.gpuIds, slotIds: t.slotIds ?? [] };
-    writeJsonAtomic(path.join(t.dir, "launch.json"), lf);
+    writeJsonAtomic(path.join(t.dir, "launch.json"), lf, 0o600);
     this.emitState(t, "running");
   }
 
@@ -423,9 +470,13 @@ export class LocalBackend implements Backend {
 
   private readReports(t: LocalTrial, final: boolean): void {
     const r = t.reader.read({ final });
-    for (const rep of r.reports) {
-      t.lastReport = rep;
-      this.pending.push({ type: "report", trialId: t.id, report: rep, at: Date.now() });
+    for (const x of r.sequence) {
+      if ("report" in x) {
+        t.lastReport = x.report;
+        this.pending.push({ type: "report", trialId: t.id, report: x.report, at: Date.now() });
+      } else {
+        this.pending.push({ type: "rejected", trialId: t.id, at: Date.now(), ...x.rejected });
+      }
     }
   }
 
@@ -460,6 +511,9 @@ export class LocalBackend implements Backend {
       const tail = tailLines(path.join(t.dir, "stderr.log"), this.tailN, t.stderrStart);
       const how = end.code === null && end.signal ? `killed by ${end.signal}` : `exit code ${end.code}`;
       message = tail ? `${how}\n${tail}` : t.adopted && end.code === null ? `trainer process vanished without an exit marker (${how})` : how;
+      // a full disk also swallows the trainer's own complaint: say it, with the place
+      const free = freeBytes(t.dir);
+      if (free !== null && free < 1024 * 1024) message += `\nthe file system holding ${t.dir} is full (${free} bytes free): the trainer could not write its reports, checkpoints or stderr (ENOSPC)`;
     }
     const exitCode = end.code;
     this.emitState(t, state, { exitCode, signal: end.signal, ...(message ? { message } : {}) });
@@ -477,6 +531,16 @@ export class LocalBackend implements Backend {
     });
     t.child?.removeAllListeners("exit");
     t.child = undefined;
+  }
+}
+
+function readPid(file: string): { pid: number; at: number } | null {
+  try {
+    const pid = Number(fs.readFileSync(file, "utf8").trim());
+    if (!Number.isInteger(pid) || pid <= 0) return null;
+    return { pid, at: fs.statSync(file).mtimeMs };
+  } catch {
+    return null;
   }
 }
 
@@ -513,7 +577,7 @@ export function killRunDirTrials(runDir: string): number {
   }
   for (const id of names) {
     const dir = path.join(trials, id);
-    const lf = readJson<LaunchFile>(path.join(dir, "launch.json"));
+    const lf = readJson<LaunchFile>(path.join(dir, "launch.json")) ?? readPid(path.join(dir, "wrapper.pid"));
     if (!lf || fs.existsSync(path.join(dir, "exit.json")) || lf.pid <= 0) continue;
     try {
       process.kill(-lf.pid, "SIGKILL");

@@ -84,3 +84,63 @@ export function resolveInside(dir: string, rel: string): string {
   if (!abs.startsWith(root)) throw new Error(`checkpoint path ${JSON.stringify(rel)} leaves the trial directory`);
   return abs;
 }
+
+/**
+ * An fs error as a message that names the file and the cause
+ * (`cannot write /r/journal.jsonl: no space left on device (ENOSPC; 0 bytes free there)`),
+ * keeping `code` so callers can still test it.
+ */
+export function fileError(op: string, file: string, e: unknown): Error {
+  const err = e as NodeJS.ErrnoException;
+  const code = err?.code;
+  const why: Record<string, string> = {
+    ENOSPC: "no space left on device",
+    EDQUOT: "disk quota exceeded",
+    ENAMETOOLONG: "file name too long",
+    EACCES: "permission denied",
+    EROFS: "read-only file system",
+    ENOENT: "no such file or directory",
+    EIO: "input/output error",
+  };
+  let extra = "";
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    const free = freeBytes(path.dirname(file));
+    if (free !== null) extra = `; ${free} bytes free there`;
+  }
+  if (code === "ENAMETOOLONG") extra = `; the longest name allowed is 255 bytes, the path ${Buffer.byteLength(file)} bytes`;
+  const msg = code ? `${why[code] ?? err.message} (${code}${extra})` : String(err?.message ?? e);
+  const out = new Error(`cannot ${op} ${file}: ${msg}`) as NodeJS.ErrnoException;
+  if (code) out.code = code;
+  return out;
+}
+
+/** Free bytes on the file system holding `dir` (its nearest existing ancestor), or null. */
+export function freeBytes(dir: string): number | null {
+  let d = path.resolve(dir);
+  for (;;) {
+    try {
+      const s = fs.statfsSync(d);
+      return Number(s.bavail) * Number(s.bsize);
+    } catch {
+      const up = path.dirname(d);
+      if (up === d) return null;
+      d = up;
+    }
+  }
+}
+
+/**
+ * Test hook for the fault-injection suite: with TUNELAB_FAULT="NAME:N" in the
+ * environment, the N-th time this process passes point NAME it kills itself
+ * with SIGKILL (a real kill -9 at a chosen instant, no cleanup runs).
+ */
+export function faultPoint(name: string): void {
+  const spec = process.env.TUNELAB_FAULT;
+  if (!spec) return;
+  const [want, nth] = spec.split(":");
+  if (want !== name) return;
+  const g = globalThis as unknown as { __tunelabFaultHits?: Record<string, number> };
+  const hits = (g.__tunelabFaultHits ??= {});
+  hits[name] = (hits[name] ?? 0) + 1;
+  if (hits[name] === Number(nth ?? 1)) process.kill(process.pid, "SIGKILL");
+}

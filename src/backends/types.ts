@@ -43,12 +43,14 @@ export interface TrialLaunch {
 export type BackendEvent =
   | { type: "state"; trialId: string; state: TrialState; at: number; exitCode?: number | null; signal?: string | null; message?: string; jobId?: string }
   | { type: "report"; trialId: string; report: Report; at: number }
+  /** a metrics.jsonl line that is no report (see metrics-reader.ts): journaled with its reason */
+  | { type: "rejected"; trialId: string; at: number; record: number; offset: number; reason: string; text: string }
   | { type: "accounting"; trialId: string; gpuSeconds: number; runSeconds: number; queueSeconds: number; gpus: number; source: string };
 
 export interface AdoptedTrial {
   trialId: string;
   jobId?: string;
-  /** report lines already recorded; the backend resumes reading after them. */
+  /** records of metrics.jsonl already journaled (reports + rejected lines); the backend resumes reading after them. */
   reportsSeen: number;
   /** bytes of metrics.jsonl already consumed, when known. */
   offset?: number;
@@ -77,6 +79,9 @@ export interface Backend {
   copyCheckpoint(fromTrial: string, rel: string, toTrial: string): Promise<string>;
   /** After a kernel restart: resume watching trials that were already submitted. */
   adopt(trials: AdoptedTrial[]): Promise<void>;
+  /** Write-ahead (optional): make the trials' files exist before the journal says they were
+   *  added, so that a driver killed before submit() leaves trials attach can start. */
+  prepare?(trials: TrialLaunch[]): Promise<void>;
   /** Where a trial's files live (local path or remote path). */
   trialDir(trialId: string): string;
   close(): Promise<void>;

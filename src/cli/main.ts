@@ -62,8 +62,20 @@ export async function main(argv: string[], io?: Partial<CliIO>): Promise<number>
       code = 1;
     }
   }
-  if (!io) process.exitCode = code;
+  if (!io) {
+    process.exitCode = code;
+    // the command is over: an open SSH connection or a timer left by a failed run
+    // (sbatch refused the job, remoteDir not writable) must not keep the process alive
+    if (argv[0] !== "workshop") exitWhenFlushed(code);
+  }
   return code;
+}
+
+function exitWhenFlushed(code: number): void {
+  let pending = 2;
+  const done = () => { if (--pending === 0) process.exit(code); };
+  process.stdout.write("", done);
+  process.stderr.write("", done);
 }
 
 /** `tunelab CMD --help`: that command's lines of HELP (each command's block starts with "  tunelab CMD"). */

@@ -13,6 +13,8 @@ export type ExperimentEvent =
   /** `run`: 0 for the first submission of the trial, +1 per resubmission (resume, PBT exploit). */
   | { type: "trial_state"; at: number; trialId: string; state: TrialState; message?: string; exitCode?: number | null; run?: number; jobId?: string }
   | { type: "report"; at: number; trialId: string; report: Report }
+  /** a metrics.jsonl line that is not a report (bad JSON, no t, torn, a repeat): recorded, never silently dropped. `record`: its 1-based number among the file's records (reports + rejections); `offset`: its byte offset. */
+  | { type: "report_rejected"; at: number; trialId: string; record: number; offset: number; reason: string; text: string }
   | { type: "decision"; at: number; trialId: string; t: number | null; action: "continue" | "stop" | "pause" | "resume" | "exploit"; reason?: string }
   | { type: "exploit"; at: number; trialId: string; donor: string; donorT: number; t: number; oldConfig: HParams; config: HParams; mutations: Record<string, string> }
   /** per run of the trial (see trial_state.run); a later event for the same run replaces an earlier one. */

@@ -16,7 +16,9 @@ import { Rng } from "../space/rng";
 import * as components from "./components";
 import { Driver, type DriverOptions } from "./driver";
 import type { ExperimentEvent, ExperimentSource } from "./events";
-import { readJournal } from "./journal";
+import { describeCorruption, readJournal } from "./journal";
+import { acquireRunDirLock, type RunDirLock } from "./lock";
+import { prepareFreshRunDir } from "./archive";
 import {
   buildSummary, curvesFrame, summaryRow, trialsFrame, writeSummary,
   type BestResult, type ComparisonRow, type Summary,
@@ -111,18 +113,25 @@ export class Experiment implements ExperimentSource {
   private async runOnce(): Promise<Summary> {
     const d = this.driver;
     const journal = this.opts.journal !== false;
-    await d.backend.start();
-    if (!this.attached) {
-      if (journal) this.prepareRunDir();
-      d.openJournal();
-    } else {
-      await this.adoptNow();
-      await d.reissue();
-    }
+    // one driver per run directory (issue 14): a second one would run every trial twice
+    const lock: RunDirLock | null = journal ? acquireRunDirLock(this.config.runDir, this.attached ? "attach" : "run") : null;
     try {
-      await d.loop(!this.attached);
+      // the run dir first: a backend's start() creates trials/ in it
+      if (!this.attached && journal) this.prepareRunDir();
+      await d.backend.start();
+      if (!this.attached) {
+        d.openJournal();
+      } else {
+        await this.adoptNow();
+        await d.reissue();
+      }
+      try {
+        await d.loop(!this.attached);
+      } finally {
+        d.closeJournal();
+      }
     } finally {
-      d.closeJournal();
+      lock?.release();
     }
     const summary = this.summary();
     if (journal && !this.opts.signal?.aborted) writeSummary(this.config.runDir, summary);
@@ -145,14 +154,14 @@ export class Experiment implements ExperimentSource {
         throw new Error(`${dir} holds an unfinished run of "${this.name}": continue it with experiment.attach(${JSON.stringify(this.name)}), or pass { overwrite: true } to start afresh`);
       }
     }
-    fs.mkdirSync(dir, { recursive: true });
-    for (const f of fs.readdirSync(dir)) {
-      if (f === "trials" || f === "journal.jsonl" || f === "summary.json" || /^pbt_(global|policy_.*)\.txt$/.test(f)) {
-        fs.rmSync(path.join(dir, f), { recursive: true, force: true });
-      }
-    }
-    fs.writeFileSync(path.join(dir, "experiment.json"), JSON.stringify(this.config, null, 2) + "\n");
+    // archive, never delete; a folder tunelab did not create is refused unless overwrite
+    this.archivedTo = prepareFreshRunDir(dir, this.config, { overwrite: this.opts.overwrite }).archivedTo;
   }
+
+  /** where a fresh run moved the previous contents of its run dir (null: nothing there) */
+  archivedTo: string | null = null;
+  /** corrupt journal lines found by attach and what was recovered for them */
+  journalNotes: string[] = [];
 
   // ---- results
 
@@ -194,10 +203,15 @@ export class Experiment implements ExperimentSource {
     const raw = JSON.parse(fs.readFileSync(path.join(dir, "experiment.json"), "utf8"));
     const config: ExperimentConfig = opts.scheduler && opts.searcher && opts.backend ? raw : components.parseExperiment(raw);
     config.runDir = dir;
-    const j = readJournal(path.join(dir, "journal.jsonl"));
+    const jf = path.join(dir, "journal.jsonl");
+    const j = readJournal(jf);
+    if (j.unsafe) throw new Error(`cannot attach: ${j.unsafe}; resuming from the snapshot before it would repeat that batch's side effects`);
+    const notes = describeCorruption(jf, j);
+    for (const n of notes) process.stderr.write(`tunelab: ${n}\n`);
     // no snapshot: the driver stopped before its first side effect; nothing runs, so start afresh
     if (!j.snapshot) return new Experiment(config, { ...opts, overwrite: true });
     const exp = new Experiment(config, opts);
+    exp.journalNotes = notes;
     const d = exp.driver;
     d.restore(j.events, j.snapshot);
     d.openJournal(j.snapshotEnd);
@@ -207,7 +221,9 @@ export class Experiment implements ExperimentSource {
     for (const [id, rt] of Object.entries(d.state.runtimes)) {
       if (!rt.live) continue;
       const tr = d.table.get(id)!;
-      adopted.push({ trialId: id, reportsSeen: tr.reports, ...(tr.jobId ? { jobId: tr.jobId } : {}) });
+      // records of metrics.jsonl already journaled: reports and rejected lines alike
+      const rejected = j.events.filter((e) => e.type === "report_rejected" && e.trialId === id).length;
+      adopted.push({ trialId: id, reportsSeen: tr.reports + rejected, ...(tr.jobId ? { jobId: tr.jobId } : {}) });
     }
     exp.adoptPending = adopted;
     return exp;

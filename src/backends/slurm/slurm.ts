@@ -3,6 +3,13 @@
  * one job array throttled with %maxConcurrent); one remote command per poll
  * brings every state change and every new report line back. Transport only:
  * decisions come from the driver through decide()/stop()/pause().
+ *
+ * Secrets (issue 14): run.sh carries trainer.env, so every remote command
+ * that creates files runs under `umask 077` and the experiment's directories
+ * are chmod 700 (jobs inherit the umask from sbatch, so their output, logs
+ * and checkpoints are private too). Write-ahead: `prepare` uploads a trial's
+ * files before the driver journals its launch; `adopt` submits a prepared
+ * trial that has no job yet (or finds the job its submit marker names).
  */
 import * as os from "node:os";
 import type { SlurmBackendSpec } from "../../config/types";
@@ -103,7 +110,7 @@ export class SlurmBackend implements Backend {
     if (!home) throw new Error(`cannot read $HOME on the cluster: ${r.stderr.trim()}`);
     this.root = insideDir(this.remoteDirAbs(this.spec.remoteDir, home), pathComponent(this.opts.experiment));
     for (const rec of this.trials.values()) rec.dir = this.dirOf(rec.id);
-    const mk = await this.t.run(`mkdir -p ${shq(this.root + "/trials")} ${shq(this.root + "/batches")} && test -w ${shq(this.root)} && echo "@@TL OK"\n`);
+    const mk = await this.t.run(`umask 077 && mkdir -p ${shq(this.root + "/trials")} ${shq(this.root + "/batches")} && chmod 700 ${shq(this.root)} ${shq(this.root + "/trials")} ${shq(this.root + "/batches")} && test -w ${shq(this.root)} && echo "@@TL OK"\n`);
     if (!mk.stdout.toString().includes("@@TL OK")) {
       throw new Error(`backend.remoteDir: cannot create or write ${this.root} on the cluster: ${mk.stderr.trim()}`);
     }
@@ -147,7 +154,7 @@ export class SlurmBackend implements Backend {
     await this.start();
     if (launches.length === 0) return;
     const seq = `${this.token}-${++this.submitSeq}`;
-    const S: string[] = ["set -e", "export LC_ALL=C"];
+    const S: string[] = ["set -e", "export LC_ALL=C", "umask 077"];
     const recs = launches.map((l) => {
       checkTrialId(l.trialId);
       const rec = this.newRec(l.trialId, l.gpus, l.trial.max_t);
@@ -162,7 +169,7 @@ export class SlurmBackend implements Backend {
     for (const [i, l] of launches.entries()) {
       const rec = recs[i];
       const d = rec.dir;
-      S.push(`mkdir -p ${shq(d + "/checkpoints")}`);
+      S.push(`mkdir -p ${shq(d + "/checkpoints")} && chmod 700 ${shq(d)}`);
       S.push(`rm -f ${shq(d + "/.pause")} ${shq(d + "/exitcode")}`);
       // stale decision files from an earlier run of this trial id (t > start_t)
       S.push(`for f in ${shq(d)}/decision-*.json; do [ -e "$f" ] || continue; n=\${f##*/decision-}; n=\${n%.json}; [ "$n" -gt ${Math.floor(l.trial.start_t)} ] 2>/dev/null && rm -f "$f"; done`);
@@ -214,6 +221,25 @@ export class SlurmBackend implements Backend {
       for (const rec of missing) rec.done = true;
       throw new Error(`sbatch failed for ${errors.join("; ") || missing.map((x) => x.id).join(", ")}${r.stderr ? `: ${r.stderr.trim().slice(-500)}` : ""}${hint(errors.join(" ") + r.stderr)}`);
     }
+  }
+
+  /** Write-ahead: trial.json, run.sh and a job.sh per trial exist before the journal names the launch. */
+  async prepare(launches: TrialLaunch[]): Promise<void> {
+    await this.start();
+    if (!launches.length) return;
+    const S: string[] = ["set -e", "export LC_ALL=C", "umask 077"];
+    for (const l of launches) {
+      const d = this.dirOf(checkTrialId(l.trialId));
+      S.push(`mkdir -p ${shq(d + "/checkpoints")} && chmod 700 ${shq(d)}`);
+      // a stale job id of an earlier run must not be adopted for this one
+      S.push(`rm -f ${shq(d + "/jobid")} ${shq(d + "/exitcode")} ${shq(d + "/.pause")} ${shq(d)}/.submitted-*`);
+      S.push(writeFileLines(d + "/trial.json", renderTrialJson({ ...l.trial, trial_id: l.trialId })));
+      S.push(writeFileLines(d + "/run.sh", renderRunScript({ dir: d, launch: l, setup: this.spec.setup ?? [], python: this.spec.python })));
+      S.push(writeFileLines(d + "/job.sh", renderJobScript(jobOptionsFrom(this.spec, this.opts.experiment, l.gpus), d)));
+    }
+    S.push('echo "@@TL OK"');
+    const r = await this.t.run(S.join("\n") + "\n");
+    if (!r.stdout.toString().includes("@@TL OK")) throw new Error(`writing the trial files of ${launches.map((l) => l.trialId).join(", ")} under ${this.root} failed: ${r.stderr.trim().slice(-500)}`);
   }
 
   /** sbatch once per submission token: a retried command (lost connection) does not submit twice. */
@@ -294,7 +320,38 @@ export class SlurmBackend implements Backend {
       if (!rec.jobKey && /^\d+(_\d+)?$/.test(m[3])) rec.jobKey = m[3];
       if (m[4]) rec.gpus = Number(m[4]);
     }
-    for (const rec of recs) if (!rec.jobKey) rec.done = true;
+    // prepared but never submitted (the driver died between journaling and sbatch): submit it now,
+    // unless a submit marker in the trial dir names the job it already got
+    const unsubmitted = recs.filter((x) => !x.jobKey);
+    if (unsubmitted.length) {
+      const S2 = ["export LC_ALL=C", "umask 077"];
+      for (const x of unsubmitted) {
+        const d = x.dir;
+        S2.push(
+          `J=; for f in ${shq(d)}/.submitted-*; do case "$f" in *.err) continue;; esac; [ -s "$f" ] && J=$(cat "$f"); done; ` +
+            `if [ -z "$J" ] && [ -f ${shq(d + "/job.sh")} ]; then J=$(sbatch --parsable ${shq(d + "/job.sh")} 2>${shq(d + "/.adopt-submit.err")}) && J=\${J%%;*} || J=; fi; ` +
+            `if [ -n "$J" ]; then printf '%s\\n' "$J" > ${shq(d + "/jobid")}; echo "@@TL AJ ${x.idx} $J"; else echo "@@TL AE ${x.idx} $(tr '\\n' ' ' < ${shq(d + "/.adopt-submit.err")} 2>/dev/null)"; fi`,
+        );
+      }
+      const r2 = await this.t.run(S2.join("\n") + "\n");
+      for (const line of r2.stdout.toString().split("\n")) {
+        const m = /^@@TL AJ (\d+) (\d+(?:_\d+)?)/.exec(line);
+        if (m) {
+          const rec = unsubmitted.find((x) => x.idx === Number(m[1]));
+          if (rec) {
+            rec.jobKey = m[2];
+            this.pending.push({ type: "state", trialId: rec.id, state: "queued", at: this.now(), jobId: rec.jobKey });
+            rec.state = "queued";
+          }
+        }
+      }
+    }
+    for (const rec of recs) {
+      if (rec.jobKey) continue;
+      // nothing to watch: say so instead of waiting for it forever
+      rec.done = true;
+      this.pending.push({ type: "state", trialId: rec.id, state: "failed", at: this.now(), exitCode: null, message: `adopt: no job and no job.sh for ${rec.id} in ${rec.dir}; it never reached the cluster` });
+    }
   }
 
   async poll(): Promise<BackendEvent[]> {
@@ -335,8 +392,17 @@ export class SlurmBackend implements Backend {
       const buf = res.metrics.get(rec.idx);
       if (buf) {
         const parsed = parseNewBytes(buf, rec.reader, { final: !!exit });
-        for (const rep of parsed.reports) {
-          if (rep.t <= rec.lastT) continue; // repeated by a requeued run
+        for (const x of parsed.sequence) {
+          if ("rejected" in x) {
+            events.push({ type: "rejected", trialId: rec.id, at, ...x.rejected });
+            continue;
+          }
+          const rep = x.report;
+          if (rep.t <= rec.lastT) {
+            // repeated by a requeued run: listed, not recorded twice
+            events.push({ type: "rejected", trialId: rec.id, at, record: rec.reader.lines, offset: -1, reason: `metrics.jsonl: repeats t=${rep.t} (a requeued run redoing steps already reported)`, text: JSON.stringify(rep).slice(0, 200) });
+            continue;
+          }
           this.markRunning(rec, events, at);
           rec.lastT = rep.t;
           events.push({ type: "report", trialId: rec.id, report: rep, at });
