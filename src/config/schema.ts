@@ -19,6 +19,7 @@
  *   sampled methods use `choice` (they have no cross product to expand).
  */
 import { z } from "zod";
+import { evalBudget } from "./eval-every";
 import type { BackendSpec, DomainSpec, ExperimentConfig, MethodSpec, SearcherSpec, SpaceSpec, TrainerSpec } from "./types";
 
 export class ConfigError extends Error {
@@ -187,6 +188,7 @@ const trainerSchema = strict({
   model: z.string().min(1).default("small"),
   dataset: z.string().min(1).optional(),
   epochs: posInt.optional(),
+  evalEvery: posNum.optional(),
   gpusPerTrial: z.number().int().min(0).optional(),
   deepspeed: z.string().min(1).optional(),
   env: z.record(z.string().regex(ENV_NAME, { error: "environment names: letters, digits and _, not starting with a digit" }), z.string()).default({}),
@@ -235,7 +237,7 @@ const budgetSchema = strict({ gpuMinutes: posNum.optional(), wallMinutes: posNum
 
 /** The object as written, static defaults filled; epoch-dependent ones come in `finish`. */
 const experimentObject = strict({
-  name: z.string().regex(SAFE_NAME, { error: "only letters, digits, - and _" }).max(100, { error: "at most 100 characters (it names the run directory and remote folders; file names are limited to 255 bytes)" }),
+  name: z.string().regex(SAFE_NAME, { error: "only letters, digits, - and _" }),
   metric: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.\/-]*$/, { error: "metric names: a letter or _, then letters, digits, _ . / -" }).default("eval_loss"),
   mode: z.enum(["min", "max"]).default("min"),
   seed: z.number().int().min(0).max(0xffffffff).default(0),
@@ -300,10 +302,17 @@ function finish(raw: Raw, ctx: Ctx): ExperimentConfig {
     ctx.issues.push({ code: "custom", message, input, path });
   const m = raw.method;
   const methodMaxT = "maxT" in m ? m.maxT : undefined;
-  const epochs = raw.trainer.epochs ?? (methodMaxT !== undefined ? Math.ceil(methodMaxT) : 5);
-  const maxT = methodMaxT ?? epochs;
-  if (methodMaxT !== undefined && methodMaxT > epochs) {
-    fail(["method", "maxT"], methodMaxT, `must be <= trainer.epochs (${epochs}): a trial cannot train past its epochs`);
+  const every = raw.trainer.evalEvery;
+  const epochs = raw.trainer.epochs ?? (methodMaxT !== undefined && every === undefined ? Math.ceil(methodMaxT) : 5);
+  // with trainer.evalEvery, t counts evaluations: a full budget is epochs' worth of them (eval-every.ts)
+  const budget = evalBudget({ epochs, evalEvery: every, options: raw.trainer.options });
+  if ("message" in budget) fail(["trainer", ...budget.field.split(".")], budget.value, budget.message);
+  const fullT = "message" in budget ? epochs : budget.maxT;
+  const maxT = methodMaxT ?? fullT;
+  if (methodMaxT !== undefined && methodMaxT > fullT) {
+    fail(["method", "maxT"], methodMaxT, every === undefined
+      ? `must be <= trainer.epochs (${epochs}): a trial cannot train past its epochs`
+      : `must be <= ${fullT}, the evaluations in trainer.epochs (${epochs}) at trainer.evalEvery ${every}: a trial cannot train past its epochs`);
   }
   const space = raw.space as SpaceSpec;
   const keys = Object.keys(space);

@@ -113,8 +113,10 @@ export interface TrainerSpec {
   model: string;
   /** dataset name or path; default depends on the model family. */
   dataset?: string;
-  /** = maxT: the number of epochs (t units) of a full-budget trial. */
+  /** epochs of a full-budget trial (= maxT unless evalEvery is set). */
   epochs: number;
+  /** report every N steps (small model, needs options.steps_per_epoch) or a fraction 1/k of an epoch; then t counts evaluations and a full budget is epochs' worth of them (config/eval-every.ts). */
+  evalEvery?: number;
   gpusPerTrial: number;
   /** DeepSpeed config name ("zero3") or path. */
   deepspeed?: string;

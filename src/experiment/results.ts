@@ -4,6 +4,7 @@
  * answers: summary.json (design.md contract 3), the comparison row
  * (contract 5), and danfojs DataFrame views for notebook cells.
  */
+import { fullBudgetT } from "../config/eval-every";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ExperimentConfig, HParams } from "../config/types";
@@ -75,7 +76,8 @@ export interface Summary {
 /** The full budget of a config: the method's maxT where it has one, else trainer.epochs. */
 export function experimentMaxT(config: ExperimentConfig): number {
   const m = config.method as { maxT?: number };
-  return typeof m.maxT === "number" ? m.maxT : config.trainer.epochs;
+  // with trainer.evalEvery, t counts evaluations: epochs' worth of them
+  return typeof m.maxT === "number" ? m.maxT : fullBudgetT(config.trainer);
 }
 
 /** GPUs of the allocation: trials that may run at once × GPUs per trial. */
