@@ -237,7 +237,7 @@ const budgetSchema = strict({ gpuMinutes: posNum.optional(), wallMinutes: posNum
 
 /** The object as written, static defaults filled; epoch-dependent ones come in `finish`. */
 const experimentObject = strict({
-  name: z.string().regex(SAFE_NAME, { error: "only letters, digits, - and _" }),
+  name: z.string().regex(SAFE_NAME, { error: "only letters, digits, - and _" }).max(100, { error: "at most 100 characters (it names the run directory and remote folders; file names are limited to 255 bytes)" }),
   metric: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.\/-]*$/, { error: "metric names: a letter or _, then letters, digits, _ . / -" }).default("eval_loss"),
   mode: z.enum(["min", "max"]).default("min"),
   seed: z.number().int().min(0).max(0xffffffff).default(0),

@@ -132,6 +132,8 @@ export class Driver {
   state: DriverState = { nextIndex: 0, exhausted: false, budgetStopped: false, userPaused: false, finished: false, runtimes: {}, rungs: [] };
   private journal: JournalWriter | null = null;
   private effects: Effect[] = [];
+  /** launches of this batch, handed to backend.prepare before the snapshot */
+  private prepared: TrialLaunch[] = [];
   private userActions: SchedulerAction[] = [];
   private listeners = new Set<(e: ExperimentEvent) => void>();
   private dirty = false;
@@ -242,6 +244,9 @@ export class Driver {
         this.emit({ type: "experiment_state", at: this.backend.now(), state: end });
         this.state.finished = true;
       }
+      // write-ahead: the new runs' files exist before the snapshot says they were launched
+      const prepared = this.prepared.splice(0);
+      if (prepared.length && this.backend.prepare) await this.backend.prepare(prepared);
       this.snapshot();
       this.batches++;
       await this.runEffects();
@@ -298,6 +303,9 @@ export class Driver {
     if (!tr) return; // not ours
     if (ev.type === "report") {
       this.onReport(ev.trialId, ev.report, ev.at, rt);
+    } else if (ev.type === "rejected") {
+      // a bad metrics line: recorded with its reason (and counted for adopt), never acted on
+      this.emit({ type: "report_rejected", at: ev.at, trialId: ev.trialId, record: ev.record, offset: ev.offset, reason: ev.reason, text: ev.text });
     } else if (ev.type === "accounting") {
       // accounting follows the end of a run; by then a PBT restart may have begun the next one
       const run = rt ? (rt.unaccounted.length ? rt.unaccounted.shift()! : rt.run) : Math.max(0, tr.runs.length - 1);
@@ -654,6 +662,7 @@ export class Driver {
       gpus: cfg.trainer.gpusPerTrial,
     };
     this.emit({ type: "trial_state", at: this.backend.now(), trialId: id, state: "pending", run: rt.run });
+    this.prepared.push(launch);
     this.effects.push(() => this.backend.submit([launch]));
     return trial;
   }
@@ -745,6 +754,7 @@ export function trainerOptions(cfg: ExperimentConfig): Record<string, unknown> {
   const t = cfg.trainer;
   const out: Record<string, unknown> = { model: t.model, epochs: t.epochs, gpus: t.gpusPerTrial };
   if (t.dataset !== undefined) out.dataset = t.dataset;
+  if (t.evalEvery !== undefined) out.evalEvery = t.evalEvery; // t counts evaluations (config/eval-every.ts)
   if (t.evalEvery !== undefined) out.evalEvery = t.evalEvery; // t counts evaluations (config/eval-every.ts)
   if (t.deepspeed !== undefined) out.deepspeed = t.deepspeed;
   if (t.options) Object.assign(out, t.options);

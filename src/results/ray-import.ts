@@ -461,17 +461,21 @@ export function readRay(dir: string, options: RayImportOptions = {}): RayExperim
         return [id(r[0]), id(r[1]), Number(r[2]), Number(r[3]), flattenRayConfig(r[4], rename), flattenRayConfig(r[5], rename)] as [string, string, number, number, Record<string, HParamValue>, Record<string, HParamValue>];
       })
       : [];
-    schedule = scheduleFromPolicy(rows, chosen.tr.config);
+    // no policy rows: one phase with the config it reported under (as tunelab's own summary)
+    schedule = scheduleFromPolicy(rows, chosen.r.config);
   }
 
   const gpusPerTrial = gpusPerTrialSeen ?? options.gpusPerTrial ?? 0;
   const peak = peakConcurrency(trials);
-  const device = gpusPerTrial > 0 ? "gpu" : "cpu";
+  // a tunelab export says what its trials computed on (the small model asks for a GPU slot and trains on the CPU)
+  const device: "gpu" | "cpu" = sidecar?.device === "cpu" || sidecar?.device === "gpu" ? sidecar.device : gpusPerTrial > 0 ? "gpu" : "cpu";
   const gpus = options.gpus ?? (typeof sidecar?.gpus === "number" ? sidecar.gpus : peak * gpusPerTrial);
   const trialSeconds = (tr: RayTrial) => tr.results.reduce((s, r) => s + r.time_this_iter_s, 0);
   const gpuSeconds = trials.reduce((s, tr) => s + trialSeconds(tr) * tr.gpus, 0);
   const runSeconds = trials.reduce((s, tr) => s + trialSeconds(tr), 0);
-  const lastWall = Math.max(start, ...all.map((p) => p.r.wallTime).filter(Number.isFinite));
+  // the state file's save time (Ray < 2.7 "stats.timestamp") bounds the run's end too
+  const saved = Number(state?.stats?.timestamp ?? NaN);
+  const lastWall = Math.max(start, ...all.map((p) => p.r.wallTime).filter(Number.isFinite), ...(Number.isFinite(saved) ? [saved] : []));
   const bestOf = (p: Pick | null) => (p ? { trial_id: p.tr.trialId, config: { ...p.r.config }, value: p.r.value, t: p.r.t } : null);
   const states: Record<string, number> = {};
   for (const tr of trials) states[tr.state] = (states[tr.state] ?? 0) + 1;
@@ -487,7 +491,7 @@ export function readRay(dir: string, options: RayImportOptions = {}): RayExperim
     time_to_best_s: chosen ? round6(Math.max(0, chosen.r.wallTime - start)) : null,
     max_t: maxT,
     gpus: device === "cpu" ? 0 : gpus,
-    device: device as "gpu" | "cpu",
+    device,
     devices: device === "cpu" ? (typeof sidecar?.devices === "number" ? sidecar.devices : Math.max(1, peak)) : gpus,
     device_seconds: device === "cpu" ? round6(runSeconds) : round6(gpuSeconds),
     states,
