@@ -12,12 +12,22 @@ import { HTML, VBox, escapeHtml, type ControlOptions } from "./controls";
 import { LivePlot, type LivePlotOptions } from "./live-plot";
 import { TrialTable } from "./trial-table";
 import { VEGA_LITE_MIME } from "../src/plots/spec";
+import { experimentDevice, type DeviceConfig, type DeviceKind } from "../src/results/device";
 
 export interface ExperimentViewOptions extends ControlOptions {
   logY?: boolean;
   throttleMs?: number;
   svgEveryMs?: number;
   plot?: Partial<LivePlotOptions>;
+  /** what the trials compute on; default: the source's `device`, else decided from its `config` (results/device.ts) */
+  device?: DeviceKind;
+}
+
+/** An Experiment has `config`; other sources may say `device` themselves. */
+export function sourceDevice(source: ExperimentSource): DeviceKind {
+  const s = source as ExperimentSource & { device?: DeviceKind; config?: DeviceConfig };
+  if (s.device === "cpu" || s.device === "gpu") return s.device;
+  return s.config ? experimentDevice(s.config) : "gpu";
 }
 
 interface TrialAcc {
@@ -35,6 +45,8 @@ export class ExperimentView extends VBox {
   readonly table: TrialTable;
   readonly gpu: HTML;
   readonly source: ExperimentSource;
+  /** the unit of the counter and the table's time column: GPU-minutes, or CPU-minutes (CPU-slot time) */
+  readonly device: DeviceKind;
   private acc = new Map<string, TrialAcc>();
   private lastAt = 0;
   private unsubscribe: (() => void) | null = null;
@@ -54,13 +66,16 @@ export class ExperimentView extends VBox {
       title: `${source.name} (${source.method.kind})`,
       throttleMs: opts.throttleMs,
       svgEveryMs: opts.svgEveryMs,
+      lineage: source.method.kind === "pbt",
       bridge: opts.bridge,
       ...opts.plot,
     });
-    const gpu = new HTML({ value: ExperimentView.gpuHtml(0, 0, "running") }, opts);
+    const device = opts.device ?? sourceDevice(source);
+    const gpu = new HTML({ value: ExperimentView.gpuHtml(0, 0, "running", device) }, opts);
     const table = new TrialTable({
       maxT: source.maxT,
       metric: source.metric,
+      timeLabel: device === "cpu" ? "CPU-min" : "GPU-min",
       throttleMs: opts.throttleMs,
       bridge: opts.bridge,
       onStop: (id) => source.stopTrial(id),
@@ -72,6 +87,7 @@ export class ExperimentView extends VBox {
     this.table = table;
     this.gpu = gpu;
     this.source = source;
+    this.device = device;
     this.done = new Promise((r) => (this.resolveDone = r));
     plot.onSvg(() => {
       if (this.displayedSelf) this.updateDisplay();
@@ -81,8 +97,17 @@ export class ExperimentView extends VBox {
     if (ENDED.has(this.expState)) void this.finish();
   }
 
-  private static gpuHtml(gpuMin: number, running: number, state: string): string {
-    return `<div class="tunelab-gpu" style="font-family:monospace">GPU-minutes: <b>${gpuMin.toFixed(1)}</b> · running trials: ${running} · experiment: ${escapeHtml(state)}</div>`;
+  private static gpuHtml(minutes: number, running: number, state: string, device: DeviceKind): string {
+    return `<div class="tunelab-gpu" data-device="${device}" style="font-family:monospace">${ExperimentView.unit(device)}: <b>${minutes.toFixed(1)}</b> · running trials: ${running} · experiment: ${escapeHtml(state)}</div>`;
+  }
+
+  private static unit(device: DeviceKind): string {
+    return device === "cpu" ? "CPU-minutes" : "GPU-minutes";
+  }
+
+  /** Device-seconds per second of a running trial: its GPUs, or one CPU slot. */
+  private width(a: TrialAcc): number {
+    return this.device === "cpu" ? 1 : a.gpus;
   }
 
   private trial(id: string): TrialAcc {
@@ -91,13 +116,13 @@ export class ExperimentView extends VBox {
     return a;
   }
 
-  /** GPU-seconds of one trial: backend accounting per run, else run time × GPUs so far. */
+  /** Device-seconds of one trial (GPU-seconds, or CPU-slot-seconds of a CPU run): backend accounting per run, else run time × width so far. */
   gpuSeconds(id: string): number {
     const a = this.acc.get(id);
     if (!a) return 0;
     let s = 0;
     for (const v of a.accounted.values()) s += v;
-    if (a.runningSince !== null && !a.accounted.has(a.runs - 1)) s += Math.max(0, this.lastAt - a.runningSince) / 1000 * a.gpus;
+    if (a.runningSince !== null && !a.accounted.has(a.runs - 1)) s += Math.max(0, this.lastAt - a.runningSince) / 1000 * this.width(a);
     return s;
   }
 
@@ -142,7 +167,7 @@ export class ExperimentView extends VBox {
           a.runs += 1;
         } else if (a.runningSince !== null) {
           // close the running interval as an estimate until accounting arrives
-          if (!a.accounted.has(a.runs - 1)) a.accounted.set(a.runs - 1, Math.max(0, e.at - a.runningSince) / 1000 * a.gpus);
+          if (!a.accounted.has(a.runs - 1)) a.accounted.set(a.runs - 1, Math.max(0, e.at - a.runningSince) / 1000 * this.width(a));
           a.runningSince = null;
         }
         this.plot.setStatus(e.trialId, e.state);
@@ -150,6 +175,8 @@ export class ExperimentView extends VBox {
         break;
       }
       case "report": {
+        // a preemption line repeats the last result (trial contract): not a new point
+        if (e.report.preempted === true) break;
         const v = e.report[this.source.metric];
         const a = this.trial(e.trialId);
         if (typeof v === "number" && Number.isFinite(v)) {
@@ -161,13 +188,14 @@ export class ExperimentView extends VBox {
         break;
       }
       case "exploit":
-        this.plot.addExploit({ trialId: e.trialId, t: e.t, donor: e.donor });
+        this.plot.addExploit({ trialId: e.trialId, t: e.t, donor: e.donor, donorT: e.donorT });
         this.table.upsert(e.trialId, { config: e.config });
         break;
       case "accounting": {
         const a = this.trial(e.trialId);
         const run = typeof (e as any).run === "number" ? (e as any).run : Math.max(0, a.runs - 1);
-        a.accounted.set(run, e.gpuSeconds);
+        // a CPU run's backend may still name GPU slots (backend.gpus): its honest time is the process run time
+        a.accounted.set(run, this.device === "cpu" ? e.runSeconds : e.gpuSeconds);
         if (e.gpus > 0) a.gpus = e.gpus;
         break;
       }
@@ -184,7 +212,7 @@ export class ExperimentView extends VBox {
       if (this.table.row(id)?.gpuSeconds !== g) this.table.upsert(id, { gpuSeconds: g });
     }
     const running = [...this.acc.values()].filter((a) => a.runningSince !== null).length;
-    const html = ExperimentView.gpuHtml(this.totalGpuMinutes(), running, this.expState);
+    const html = ExperimentView.gpuHtml(this.totalGpuMinutes(), running, this.expState, this.device);
     if (this.gpu.value !== html) this.gpu.value = html;
     if (e.type === "experiment_state" && ENDED.has(e.state)) void this.finish();
   }
@@ -214,7 +242,7 @@ export class ExperimentView extends VBox {
   fallbackBundle(): MimeBundle {
     const p = this.plot.fallbackBundle();
     const t = this.table.fallbackBundle();
-    const gpuLine = `GPU-minutes: ${this.totalGpuMinutes().toFixed(1)} · experiment: ${this.expState}`;
+    const gpuLine = `${ExperimentView.unit(this.device)}: ${this.totalGpuMinutes().toFixed(1)} · experiment: ${this.expState}`;
     return {
       "text/plain": `${this.source.name} (${this.source.method.kind}) · ${gpuLine}\n${p["text/plain"]}\n${t["text/plain"]}`,
       "image/svg+xml": p["image/svg+xml"],

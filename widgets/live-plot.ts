@@ -34,6 +34,8 @@ export interface LivePlotOptions extends WidgetOptions {
   throttleMs?: number;
   /** minimum ms between SVG fallback refreshes while live (default 3000; 0 = only at finish) */
   svgEveryMs?: number;
+  /** PBT: the legend names exploits and lineage from the start */
+  lineage?: boolean;
 }
 
 export interface PlotTrial {
@@ -79,7 +81,7 @@ export class LivePlot extends Widget {
 
   constructor(options: LivePlotOptions = {}) {
     const layout = new Layout({}, options);
-    const template = learningCurves([], { metric: options.metric, rungs: options.rungs, logY: options.logY, title: options.title, width: options.width, height: options.height });
+    const template = learningCurves([], { metric: options.metric, rungs: options.rungs, logY: options.logY, title: options.title, width: options.width, height: options.height, lineage: options.lineage });
     super(
       {
         _model_module: "anywidget",
@@ -176,8 +178,13 @@ export class LivePlot extends Widget {
     this.schedule();
   }
 
+  /**
+   * A PBT exploit: the receiver's later points are its continuation from the
+   * donor's checkpoint (the exploit keeps the point count as `index`, so the
+   * front-end and the fallback split the receiver's line at the same place).
+   */
   addExploit(e: ExploitMark): void {
-    this.exploitList.push({ trialId: e.trialId, t: e.t, donor: e.donor });
+    this.exploitList.push({ trialId: e.trialId, t: e.t, donor: e.donor, donorT: e.donorT ?? e.t, index: e.index ?? this.n });
     this.newExploits.push(this.exploitList[this.exploitList.length - 1]);
     this.schedule();
   }
@@ -195,7 +202,7 @@ export class LivePlot extends Widget {
     const stopped = this.trialList.filter((t) => t.status === "stopped").map((t) => t.id);
     const states: Record<string, string> = {};
     for (const t of this.trialList) states[t.id] = t.status;
-    const opts: LearningCurveOptions = { metric: o.metric, rungs: o.rungs, logY: o.logY, title: o.title, width: o.width, height: o.height, stopped, states, best: this.bestId, exploits: this.exploitList };
+    const opts: LearningCurveOptions = { metric: o.metric, rungs: o.rungs, logY: o.logY, title: o.title, width: o.width, height: o.height, stopped, states, best: this.bestId, exploits: this.exploitList, lineage: o.lineage };
     return learningCurves(this.points(), opts);
   }
 

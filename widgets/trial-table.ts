@@ -24,6 +24,8 @@ export interface TrialTableOptions extends ControlOptions {
   onPause?: () => void;
   onResume?: () => void;
   throttleMs?: number;
+  /** the device-time column's title: "GPU-min" (default), "CPU-min" for a CPU run */
+  timeLabel?: string;
 }
 
 const TERMINAL = new Set(["completed", "stopped", "failed"]);
@@ -59,7 +61,7 @@ export class TrialTable extends VBox {
   private readonly opts: TrialTableOptions;
 
   constructor(opts: TrialTableOptions) {
-    const header = new HTML({ value: TrialTable.headerHtml(opts.metric ?? "metric") }, opts);
+    const header = new HTML({ value: TrialTable.headerHtml(opts.metric ?? "metric", opts.timeLabel ?? "GPU-min") }, opts);
     const pauseButton = new Button({ description: "pause", icon: "pause", tooltip: "pause the experiment (trials checkpoint and wait)" }, opts);
     const resumeButton = new Button({ description: "resume", icon: "play", disabled: true, tooltip: "resume the experiment" }, opts);
     const status = new HTML({ value: "<b>running</b>" }, opts);
@@ -74,8 +76,8 @@ export class TrialTable extends VBox {
     resumeButton.onClick(() => opts.onResume?.());
   }
 
-  private static headerHtml(metric: string): string {
-    return `<div style="font-family:monospace;font-weight:bold;white-space:pre">${escapeHtml("trial".padEnd(12) + "state".padEnd(11) + metric.padEnd(10) + "GPU-min".padEnd(9) + "config")}</div>`;
+  private static headerHtml(metric: string, timeLabel: string): string {
+    return `<div style="font-family:monospace;font-weight:bold;white-space:pre">${escapeHtml("trial".padEnd(12) + "state".padEnd(11) + metric.padEnd(10) + timeLabel.padEnd(9) + "config")}</div>`;
   }
 
   private rowHtml(d: TrialRowData): string {
@@ -181,13 +183,13 @@ export class TrialTable extends VBox {
   fallbackBundle(): MimeBundle {
     const metric = this.opts.metric ?? "metric";
     const rows = this.rows;
-    const head = `<tr><th>trial</th><th>state</th><th>${escapeHtml(metric)}</th><th>t</th><th>GPU-min</th><th>config</th></tr>`;
+    const head = `<tr><th>trial</th><th>state</th><th>${escapeHtml(metric)}</th><th>t</th><th>${escapeHtml(this.opts.timeLabel ?? "GPU-min")}</th><th>config</th></tr>`;
     const body = rows
       .map((d) => `<tr${d.state === "stopped" ? ' style="opacity:0.55"' : ""}><td>${escapeHtml(d.trialId)}</td><td>${escapeHtml(d.state)}</td><td>${fmtMetric(d.metric)}</td><td>${d.t}/${this.opts.maxT}</td><td>${(d.gpuSeconds / 60).toFixed(1)}</td><td>${escapeHtml(fmtConfig(d.config))}</td></tr>`)
       .join("");
     const text = [
       `experiment: ${this.experimentState}`,
-      ["trial".padEnd(12), "state".padEnd(11), metric.padEnd(10), "t".padEnd(8), "GPU-min".padEnd(9), "config"].join(""),
+      ["trial".padEnd(12), "state".padEnd(11), metric.padEnd(10), "t".padEnd(8), (this.opts.timeLabel ?? "GPU-min").padEnd(9), "config"].join(""),
       ...rows.map((d) => [d.trialId.padEnd(12), d.state.padEnd(11), fmtMetric(d.metric).padEnd(10), `${d.t}/${this.opts.maxT}`.padEnd(8), (d.gpuSeconds / 60).toFixed(1).padEnd(9), fmtConfig(d.config)].join("")),
     ].join("\n");
     return { "text/plain": text, "text/html": `<table class="tunelab-trials"><thead>${head}</thead><tbody>${body}</tbody></table>` };

@@ -43,12 +43,21 @@ test("learningCurves: points carry status; stopped dimmed with a marker at the s
   assert.equal(spec.$schema, VEGA_LITE_V5_SCHEMA);
   assert.equal(spec.data.name, "points");
   assert.equal(spec.data.values.length, 10);
-  assert.deepEqual(spec.data.values[0], { trialId: "t0", t: 1, value: 5, status: "best" });
+  assert.deepEqual(spec.data.values[0], { trialId: "t0", t: 1, value: 5, status: "best", segment: "t0#0" });
   assert.equal(spec.data.values.find((p: any) => p.trialId === "t1").status, "stopped");
   assert.equal(spec.data.values.find((p: any) => p.trialId === "t2").status, "running");
   const byName = Object.fromEntries(spec.layer.map((l: any) => [l.name, l]));
-  assert.deepEqual(Object.keys(byName), ["rungs", "curves", "best", "stops", "exploits"]);
+  assert.deepEqual(Object.keys(byName), ["rungs", "curves", "best", "lineage", "heads", "stops", "exploits"]);
   assert.deepEqual(byName.rungs.data.values, [{ t: 1 }, { t: 4 }]);
+  assert.deepEqual(byName.heads.data.values, [
+    { trialId: "t0", t: 4, value: 2.75, status: "best" },
+    { trialId: "t1", t: 2, value: 3.6, status: "stopped" },
+    { trialId: "t2", t: 4, value: 2.95, status: "running" },
+  ]);
+  // no PBT here: the marks legend names the latest report and the cut at a rung only
+  assert.deepEqual(byName.stops.transform, [{ calculate: '"stopped at rung"', as: "mark" }]);
+  assert.deepEqual(byName.stops.encoding.shape, { field: "mark", type: "nominal", title: "marks", scale: { domain: ["latest report", "stopped at rung"], range: ["circle", "cross"] }, legend: { labelLimit: 240 } });
+  assert.equal(byName.lineage.encoding.strokeDash.legend, null);
   assert.deepEqual(byName.stops.data.values, [{ trialId: "t1", t: 2, value: 2.1 + 1.5 }]);
   const op = byName.curves.encoding.opacity.scale;
   assert.equal(op.range[op.domain.indexOf("stopped")], 0.35);
@@ -58,14 +67,67 @@ test("learningCurves: points carry status; stopped dimmed with a marker at the s
   assertValidV5(spec);
 });
 
-test("learningCurves: logY uses a log scale and drops non-positive values; stop t by map; exploits", () => {
+test("learningCurves: logY uses a log scale and drops non-positive values; stop t by map; an exploit without index splits after the receiver's point at t", () => {
   const data = [...curves(2, 3), { trialId: "t0", t: 4, value: 0 }];
   const spec: any = learningCurves(data, { logY: true, stopped: { t1: 2 }, exploits: [{ trialId: "t0", t: 2, donor: "t1" }] });
-  assert.deepEqual(spec.layer[1].encoding.y.scale, { type: "log" });
-  assert.equal(spec.data.values.length, 6);
-  assert.deepEqual(spec.layer[3].data.values, [{ trialId: "t1", t: 2, value: 2.1 + 1.5 }]);
-  assert.deepEqual(spec.layer[4].data.values, [{ trialId: "t0", t: 2, donor: "t1", value: 3.5 }]);
+  const byName = Object.fromEntries(spec.layer.map((l: any) => [l.name, l]));
+  assert.deepEqual(byName.curves.encoding.y.scale, { type: "log" });
+  assert.deepEqual(spec.data.values.map((p: any) => [p.trialId, p.t, p.segment]), [
+    ["t0", 1, "t0#0"], ["t0", 2, "t0#0"], ["t0", 3, "t0#1"], ["t1", 1, "t1#0"], ["t1", 2, "t1#0"], ["t1", 3, "t1#0"],
+  ]);
+  assert.deepEqual(byName.stops.data.values, [{ trialId: "t1", t: 2, value: 2.1 + 1.5 }]);
+  assert.deepEqual(byName.exploits.data.values, [{ trialId: "t0", donor: "t1", t: 2, value: 2.1 + 1.5, exploitT: 2 }]);
+  assert.deepEqual(byName.lineage.data.values, [{ trialId: "t0", donor: "t1", t: 2, value: 2.1 + 1.5, t2: 3, value2: 3 }]);
   assertValidV5(spec);
+});
+
+/** The SVG group of one named layer's marks, and its drawn items. */
+function markItems(svg: string, layer: string): string[] {
+  const m = new RegExp(`<g class="mark-[a-z]+ role-mark ${layer}_marks"[^>]*>(.*?)</g>`, "s").exec(svg);
+  return m ? m[1].match(/<(path|line)\b[^>]*>/g) ?? [] : [];
+}
+
+test("learningCurves: a trial with one report so far is drawn (a dot), not an empty axis", async () => {
+  const spec: any = learningCurves([{ trialId: "t0", t: 1, value: 2.5 }], { metric: "eval_loss" });
+  const heads = spec.layer.find((l: any) => l.name === "heads");
+  assert.deepEqual(heads.data.values, [{ trialId: "t0", t: 1, value: 2.5, status: "running" }]);
+  assert.deepEqual(heads.mark, { type: "point", filled: true, size: 36, opacity: 1 });
+  const svg = await renderSvg(spec);
+  const dots = markItems(svg, "heads");
+  assert.equal(dots.length, 1);
+  assert.match(dots[0], /aria-label="t \(epoch\): 1; eval_loss: 2\.5; status: running; marks: latest report; trial: t0; t: 1"/);
+  assertValidV5(spec);
+});
+
+test("learningCurves: PBT lineage, exact: the receiver's line restarts, a dashed connector runs from the donor's point to the continuation, a legend names the marks", async () => {
+  // a and b report t=1, 2; b exploits a's checkpoint at t=2 (5 points in, counting c's single report); b continues at t=3
+  const data: CurvePoint[] = [
+    { trialId: "a", t: 1, value: 3 }, { trialId: "b", t: 1, value: 3.5 }, { trialId: "a", t: 2, value: 2.5 }, { trialId: "b", t: 2, value: 3.2 },
+    { trialId: "c", t: 1, value: 3.3 },
+    { trialId: "b", t: 3, value: 2.3 }, { trialId: "a", t: 3, value: 2.2 },
+  ];
+  const spec: any = learningCurves(data, { metric: "eval_loss", exploits: [{ trialId: "b", t: 2, donor: "a", donorT: 2, index: 5 }], states: { a: "completed", b: "running", c: "running" }, best: "a" });
+  const byName = Object.fromEntries(spec.layer.map((l: any) => [l.name, l]));
+  assert.deepEqual(spec.data.values.map((p: any) => p.segment), ["a#0", "b#0", "a#0", "b#0", "c#0", "b#1", "a#0"]);
+  assert.deepEqual(byName.curves.encoding.detail, { field: "segment", type: "nominal" });
+  assert.deepEqual(byName.lineage.data.values, [{ trialId: "b", donor: "a", t: 2, value: 2.5, t2: 3, value2: 2.3 }]);
+  assert.deepEqual(byName.lineage.mark, { type: "rule", color: "#f58518", strokeWidth: 1.5 });
+  assert.deepEqual(byName.lineage.encoding.strokeDash, { field: "connector", type: "nominal", title: null, scale: { domain: ["lineage: donor → receiver"], range: [[4, 3]] }, legend: { labelLimit: 240 } });
+  assert.deepEqual(byName.exploits.data.values, [{ trialId: "b", donor: "a", t: 2, value: 2.5, exploitT: 2 }]);
+  assert.deepEqual(byName.exploits.encoding.shape.scale, { domain: ["latest report", "stopped", "exploit: copied weights"], range: ["circle", "cross", "triangle-up"] });
+  assert.deepEqual(byName.heads.data.values.map((h: any) => [h.trialId, h.t, h.status]), [["a", 3, "best"], ["b", 3, "running"], ["c", 1, "running"]]);
+  assertValidV5(spec);
+
+  const svg = await renderSvg(spec);
+  // one line per segment: a, b before the exploit, b after it (a single point), c (a single point)
+  assert.equal((svg.match(/class="mark-line role-mark curves_marks"/g) ?? []).length, 4);
+  assert.equal(markItems(svg, "lineage").length, 1);
+  assert.match(markItems(svg, "lineage")[0], /stroke-dasharray="4,3"/);
+  assert.equal(markItems(svg, "exploits").length, 1);
+  assert.equal(markItems(svg, "heads").length, 3);
+  for (const label of ["status", "completed", "marks", "latest report", "stopped", "exploit: copied weights", "lineage: donor → receiver"]) {
+    assert.ok(svg.includes(`>${label}</text>`), `legend shows "${label}"`);
+  }
 });
 
 test("pbtLineage: edges from donor to receiver, step panels per hyperparameter, lr on log axis", () => {

@@ -53,7 +53,7 @@ test("LivePlot (bridge double): appends stream only the new slice as binary buff
   p.addExploit({ trialId: "b", t: 1, donor: "a" });
   p.flush();
   m = bridge.messages(p.modelId).at(-1)!;
-  assert.deepEqual(m.data.content, { kind: "append", start: 2, trials: [[1, "b", "stopped"]], exploits: [{ trialId: "b", t: 1, donor: "a" }], best: "a" });
+  assert.deepEqual(m.data.content, { kind: "append", start: 2, trials: [[1, "b", "stopped"]], exploits: [{ trialId: "b", t: 1, donor: "a", donorT: 1, index: 3 }], best: "a" });
   assert.deepEqual([f64(m.buffers[0]), f64(m.buffers[1]), u32(m.buffers[2])], [[2], [2], [0]]);
   const before = bridge.messages(p.modelId).length;
   p.flush();
@@ -225,4 +225,46 @@ test("Quiz (bridge double): a sealed explanation opens only with the right answe
   assert.equal(q0.grade(), true);
   assert.match(q0.feedback.value, /Correct.*Because rungs cut early\./);
   assert.throws(() => quiz([{ question: "q", options: ["a", "b"], answer: 0, explanationSealed: "plain" }]), /quiz\[0\]\.explanationSealed: expected "v1:…"/);
+});
+
+test("ExperimentView, a PBT run on the CPU: CPU-minutes from run time, one-report trial drawn, exploit lineage in state and picture, preemption repeats skipped", async () => {
+  const bridge = setup();
+  const src = new SourceDouble({ maxT: 3, rungs: [] });
+  (src as any).method = { kind: "pbt", perturbationInterval: 1 };
+  (src as any).device = "cpu";
+  const view = showExperiment(src, { svgEveryMs: 0, throttleMs: 5 });
+  view.display();
+  const at = () => src.tick();
+  const rep = (trialId: string, t: number, v: number, extra: Record<string, unknown> = {}) =>
+    src.emit({ type: "report", at: at(), trialId, report: { t, eval_loss: v, time_total_s: t, checkpoint: null, ...extra } });
+  for (const id of ["a", "b", "c"]) {
+    src.emit({ type: "trial_added", at: at(), trialId: id, config: { lr: 0.01 } });
+    src.emit({ type: "trial_state", at: at(), trialId: id, state: "running" });
+  }
+  rep("a", 1, 3); rep("b", 1, 3.5); rep("a", 2, 2.5); rep("b", 2, 3.2);
+  rep("c", 1, 3.3);
+  rep("c", 1, 3.3, { preempted: true });
+  src.emit({ type: "exploit", at: at(), trialId: "b", donor: "a", donorT: 2, t: 2, oldConfig: { lr: 0.01 }, config: { lr: 0.012 }, mutations: { lr: "×1.2" } });
+  rep("b", 3, 2.3); rep("a", 3, 2.2);
+  // the backend still named GPU slots (backend.gpus) and accounted 60 "GPU-seconds"; a CPU run counts its 40 s of run time
+  src.emit({ type: "accounting", at: at(), trialId: "a", gpuSeconds: 60, queueSeconds: 0, runSeconds: 40, gpus: 1, run: 0 });
+  for (const id of ["a", "b", "c"]) src.emit({ type: "trial_state", at: at(), trialId: id, state: id === "c" ? "paused" : "completed" });
+  src.emit({ type: "experiment_state", at: at(), state: "finished" });
+  await view.done;
+
+  assert.equal(view.device, "cpu");
+  assert.equal(view.plot.pointCount, 7, "the preemption line is not a point");
+  assert.deepEqual(view.plot.getState().exploits, [{ trialId: "b", t: 2, donor: "a", donorT: 2, index: 5 }]);
+  assert.match(view.gpu.value, /CPU-minutes: <b>/);
+  assert.equal(view.table.row("a")!.gpuSeconds, 40);
+  assert.match(view.table.fallbackBundle()["text/plain"] as string, /CPU-min/);
+  const spec: any = view.plot.spec();
+  const layer = (name: string) => spec.layer.find((l: any) => l.name === name);
+  assert.deepEqual(layer("lineage").data.values, [{ trialId: "b", donor: "a", t: 2, value: 2.5, t2: 3, value2: 2.3 }]);
+  assert.deepEqual(layer("heads").data.values.map((h: any) => [h.trialId, h.t, h.value]), [["a", 3, 2.2], ["b", 3, 2.3], ["c", 1, 3.3]]);
+  const final = bridge.displays.filter((d) => d.options?.displayId === view.displayId).at(-1)!;
+  const svg = final.bundle["image/svg+xml"] as string;
+  const items = (name: string) => (new RegExp(`role-mark ${name}_marks"[^>]*>(.*?)</g>`, "s").exec(svg)?.[1].match(/<(path|line)\b/g) ?? []).length;
+  assert.deepEqual([items("heads"), items("lineage"), items("exploits")], [3, 1, 1]);
+  assert.match(final.bundle["text/plain"] as string, /^demo \(pbt\) · CPU-minutes: /);
 });

@@ -8,6 +8,8 @@
 // buffers; we apply them as vega changesets (no re-embedding), at most once
 // per 40 ms. A page reload rebuilds everything from the state.
 import vegaLibSource from "tunelab:vega-lib-source";
+// the same order-dependent marks as the kernel's static spec (segments, latest points, PBT lineage)
+import { latestIndex, lineageMarks, segmentIds } from "../../src/plots/curve-marks";
 
 /** vega, vega-lite and vega-embed, loaded on first render (see lib/vega-lib.js). */
 let libPromise = null;
@@ -41,13 +43,29 @@ function statusOf(store, idx) {
   return store.best != null && tr.id === store.best ? "best" : tr.status;
 }
 
-function rowsFrom(store, from) {
-  const rows = [];
-  for (let i = from; i < store.t.length; i++) {
+/** Every point so far as {trialId, t, value}, in arrival order (what curve-marks.ts reads). */
+function allPoints(store) {
+  const out = new Array(store.t.length);
+  for (let i = 0; i < store.t.length; i++) {
     const tr = store.trials[store.trial[i]];
-    rows.push({ trialId: tr ? tr.id : String(store.trial[i]), t: store.t[i], value: store.value[i], status: statusOf(store, store.trial[i]) });
+    out[i] = { trialId: tr ? tr.id : String(store.trial[i]), t: store.t[i], value: store.value[i] };
+  }
+  return out;
+}
+
+function rowsFrom(store, from, points = allPoints(store)) {
+  // a point's segment never changes once drawn: an exploit's index is the point count when it happened
+  const seg = segmentIds(points, store.exploits);
+  const rows = [];
+  for (let i = from; i < points.length; i++) {
+    rows.push({ ...points[i], status: statusOf(store, store.trial[i]), segment: seg[i] });
   }
   return rows;
+}
+
+/** The latest point of every trial (a dot: a trial with one report is visible). */
+function headRows(store, points = allPoints(store)) {
+  return [...latestIndex(points).values()].map((i) => ({ ...points[i], status: statusOf(store, store.trial[i]) }));
 }
 
 function stopRows(store) {
@@ -65,17 +83,6 @@ function stopRows(store) {
     }
   });
   return out;
-}
-
-function exploitRows(store) {
-  const byKey = new Map();
-  for (let i = 0; i < store.t.length; i++) {
-    const tr = store.trials[store.trial[i]];
-    if (tr) byKey.set(tr.id + "@" + store.t[i], store.value[i]);
-  }
-  return store.exploits
-    .map((e) => ({ ...e, value: byKey.get(e.trialId + "@" + e.t) ?? byKey.get(e.donor + "@" + e.t) }))
-    .filter((e) => typeof e.value === "number");
 }
 
 function loadStore(model) {
@@ -145,12 +152,25 @@ function getStore(model) {
 
 function buildSpec(model, store, compile) {
   const spec = JSON.parse(JSON.stringify(model.get("spec")));
-  spec.data = { name: "points", values: rowsFrom(store, 0) };
+  const points = allPoints(store);
+  const marks = lineageMarks(points, store.exploits);
+  spec.data = { name: "points", values: rowsFrom(store, 0, points) };
   for (const layer of spec.layer || []) {
     if (layer.name === "stops") layer.data = { name: "stops", values: stopRows(store) };
-    if (layer.name === "exploits") layer.data = { name: "exploits", values: exploitRows(store) };
+    if (layer.name === "heads") layer.data = { name: "heads", values: headRows(store, points) };
+    if (layer.name === "exploits") layer.data = { name: "exploits", values: marks.exploits };
+    if (layer.name === "lineage") layer.data = { name: "lineage", values: marks.lineage };
   }
   return compile(spec).spec;
+}
+
+/** Replace a whole named dataset (small ones: one row per trial or per exploit). */
+function replaceData(vega, view, name, rows) {
+  try {
+    view.change(name, vega.changeset().remove(() => true).insert(rows));
+  } catch {
+    // a spec from an older kernel has no such dataset: nothing to draw there
+  }
 }
 
 async function render({ model, el }) {
@@ -185,7 +205,8 @@ async function render({ model, el }) {
     const t0 = performance.now();
     const view = result.view;
     const from = Math.min(...batch.map((d) => d.from));
-    const rows = rowsFrom(store, from);
+    const points = allPoints(store);
+    const rows = rowsFrom(store, from, points);
     let cs = vega.changeset().insert(rows);
     const touched = new Set();
     for (const d of batch) {
@@ -202,7 +223,13 @@ async function render({ model, el }) {
     }
     view.change("points", cs);
     if (touched.size) view.change("stops", vega.changeset().remove(() => true).insert(stopRows(store)));
-    if (batch.some((d) => d.newExploits.length)) view.change("exploits", vega.changeset().remove(() => true).insert(exploitRows(store)));
+    if (rows.length || touched.size) replaceData(vega, view, "heads", headRows(store, points));
+    // a receiver's continuation may arrive after its exploit: connectors follow new points too
+    if (store.exploits.length && (rows.length || batch.some((d) => d.newExploits.length))) {
+      const marks = lineageMarks(points, store.exploits);
+      replaceData(vega, view, "exploits", marks.exploits);
+      replaceData(vega, view, "lineage", marks.lineage);
+    }
     await view.runAsync();
     store.stats.updates += 1;
     store.stats.applyMs += performance.now() - t0;
