@@ -15,11 +15,13 @@ export type ExperimentEvent =
   | { type: "report"; at: number; trialId: string; report: Report }
   /** a metrics.jsonl line that is not a report (bad JSON, no t, torn, a repeat): recorded, never silently dropped. `record`: its 1-based number among the file's records (reports + rejections); `offset`: its byte offset. */
   | { type: "report_rejected"; at: number; trialId: string; record: number; offset: number; reason: string; text: string }
-  | { type: "decision"; at: number; trialId: string; t: number | null; action: "continue" | "stop" | "pause" | "resume" | "exploit"; reason?: string }
+  | { type: "decision"; at: number; trialId: string; t: number | null; action: "continue" | "stop" | "pause" | "resume" | "exploit"; reason?: string;
+      /** seconds the trainer waited at this decision point before the answer (absent when answered at once) */
+      waited_s?: number }
   | { type: "exploit"; at: number; trialId: string; donor: string; donorT: number; t: number; oldConfig: HParams; config: HParams; mutations: Record<string, string> }
   /** per run of the trial (see trial_state.run); a later event for the same run replaces an earlier one. */
   | { type: "accounting"; at: number; trialId: string; gpuSeconds: number; queueSeconds: number; runSeconds: number; gpus: number; run?: number }
-  | { type: "experiment_state"; at: number; state: "running" | "paused" | "finished" | "failed" | "budget_exhausted"; message?: string };
+  | { type: "experiment_state"; at: number; state: "running" | "paused" | "finished" | "failed" | "budget_exhausted" | "stopped"; message?: string };
 
 /** What a live view needs from a running (or finished) experiment. */
 export interface ExperimentSource {

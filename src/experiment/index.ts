@@ -46,7 +46,7 @@ export interface ExperimentOptions {
   defaultCommand?: string[];
 }
 
-const FINAL_STATES = new Set(["finished", "failed", "budget_exhausted"]);
+const FINAL_STATES = new Set(["finished", "failed", "budget_exhausted", "stopped"]);
 
 export class Experiment implements ExperimentSource {
   readonly config: ExperimentConfig;
@@ -95,6 +95,17 @@ export class Experiment implements ExperimentSource {
   /** Start no new trials (running ones go on) until resume(). */
   pause(): void { this.driver.setUserPaused(true); }
   resume(): void { this.driver.setUserPaused(false); }
+  /**
+   * Interrupt the run (the kernel's interrupt): no new trials start; running
+   * ones are stopped ("stop": the experiment ends "stopped") or paused at a
+   * checkpoint ("pause": it ends "paused", and `experiment.attach(name)` +
+   * `run()` later resumes exactly those trials). Recorded in the journal;
+   * `run()` resolves once the running trials have ended.
+   */
+  requestStop(how: "stop" | "pause" = "stop"): void {
+    if (how !== "stop" && how !== "pause") throw new Error(`requestStop: how must be "stop" or "pause", got ${JSON.stringify(how)}`);
+    this.driver.requestStop(how);
+  }
 
   /** The backend in use (for tests and tools). */
   get backend(): Backend { return this.driver.backend; }
@@ -213,7 +224,7 @@ export class Experiment implements ExperimentSource {
     const exp = new Experiment(config, opts);
     exp.journalNotes = notes;
     const d = exp.driver;
-    d.restore(j.events, j.snapshot);
+    d.restore(j.events, j.snapshot, j.deltas);
     d.openJournal(j.snapshotEnd);
     exp.attached = true;
     // adopt what was submitted and not finished; the backend re-reads metrics after the lines we have

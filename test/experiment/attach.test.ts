@@ -30,7 +30,7 @@ test("attach after a crash at any point of an ASHA run: the journal equals an un
   const r = sim(gridCsv());
   const refSummary = await new Experiment(ref, { backend: r.backend }).run();
   const want = journalLines(ref);
-  const nEvents = want.filter((l) => JSON.parse(l).type !== "snapshot").length;
+  const nEvents = want.filter((l) => !["snapshot", "delta"].includes(JSON.parse(l).type)).length;
   assert.ok(nEvents > 100);
   const points = [1, 3, 17, 40, Math.floor(nEvents / 2), nEvents - 30, nEvents - 2];
   let adopted = 0;
@@ -83,7 +83,7 @@ test("attach in the middle of PBT exploits (stand-in scheduler): restarts and po
   await new Experiment(ref, { backend: sim(gridCsv()).backend, searcher: new ListSearcher(configs), scheduler: new StandInPbt([2, 4]) }).run();
   const want = journalLines(ref);
   const wantGlobal = fs.readFileSync(path.join(ref.runDir, "pbt_global.txt"), "utf8");
-  const n = want.filter((l) => JSON.parse(l).type !== "snapshot").length;
+  const n = want.filter((l) => !["snapshot", "delta"].includes(JSON.parse(l).type)).length;
   for (const k of [15, 18, 21, 30, 37, n - 10]) {
     const cfg = mk(tmpDir());
     const s = sim(gridCsv());
@@ -132,7 +132,7 @@ for (const method of [
     const kinds = want.map((l) => JSON.parse(l)).filter((e) => e.type === "decision").map((e) => e.action);
     if (method.kind === "pbt") assert.ok(kinds.includes("exploit"), "the reference run exploits");
     else assert.ok(kinds.includes("pause"), "the reference run pauses trials");
-    const n = want.filter((l) => JSON.parse(l).type !== "snapshot").length;
+    const n = want.filter((l) => !["snapshot", "delta"].includes(JSON.parse(l).type)).length;
     for (const k of [Math.floor(n / 4), Math.floor(n / 2), Math.floor((3 * n) / 4)]) {
       const cfg = mk(tmpDir());
       const s = sim(gridCsv());
