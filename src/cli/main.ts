@@ -33,8 +33,16 @@ Usage:
                               headless; progress on stderr; prints the summary
   tunelab status NAME|DIR     trial states and the best so far of runs/NAME (or DIR)
   tunelab attach NAME|DIR     re-attach to a run whose driver stopped and finish it
-  tunelab compare DIR... [--csv] [--baseline METHOD]
-                              comparison table of finished run directories
+  tunelab compare DIR... [--csv] [--baseline METHOD] [--method M] [--scope S]
+                              comparison table of finished run directories; a Ray Tune
+                              experiment directory is read as one (--method names its
+                              scheduler when it has no tuner.pkl; --scope last|all picks
+                              the best as Ray's get_best_result does, default full-budget)
+  tunelab export --ray RUN_DIR OUT
+                              write a tunelab run in Ray Tune's layout (params.json,
+                              result.json, progress.csv, experiment_state-*.json)
+  tunelab export --curves RAY_DIR FILE [--method M]
+                              recorded-curves CSV of a Ray Tune experiment (replay backend)
   tunelab notebooks build --course COURSE.json --out DIR
                               prefilled notebooks per team member
   tunelab cluster check FILE [--json]
@@ -108,6 +116,7 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
     case "status": return cmdStatus(rest, io);
     case "attach": return cmdAttach(rest, io);
     case "compare": return cmdCompare(rest, io);
+    case "export": return cmdExport(rest, io);
     case "notebooks": return cmdNotebooks(rest, io);
     case "cluster": return cmdCluster(rest, io);
     case "workshop": return cmdWorkshop(rest);
@@ -271,13 +280,43 @@ function tryRequire(mod: string): any | null {
 }
 
 async function cmdCompare(args: string[], io: CliIO): Promise<number> {
-  const f = parseFlags(args, ["baseline"], ["csv"]);
-  if (f.positional.length === 0) throw new UsageError("usage: tunelab compare DIR... [--csv] [--baseline METHOD]");
+  const f = parseFlags(args, ["baseline", "method", "scope"], ["csv"]);
+  if (f.positional.length === 0) throw new UsageError("usage: tunelab compare DIR... [--csv] [--baseline METHOD] [--method M] [--scope S]");
   const results = tryRequire("../results");
   if (!results) throw new Error("compare: the results module is not available in this build");
-  const rows = f.positional.map((d) => results.loadRunDir(path.resolve(io.cwd, d)));
+  const scope = f.flags.scope === undefined ? undefined : String(f.flags.scope);
+  if (scope !== undefined && !["full-budget", "last", "all"].includes(scope)) throw new UsageError(`--scope: got ${JSON.stringify(scope)}; expected one of full-budget, last, all`);
+  const rows = f.positional.map((d) => {
+    const dir = path.resolve(io.cwd, d);
+    // a Ray Tune experiment directory (experiment_state-*.json) next to tunelab runs (summary.json)
+    if (!results.isRayExperimentDir(dir)) return results.loadRunDir(dir);
+    const r = results.readRay(dir, { ...(f.flags.method ? { method: String(f.flags.method) } : {}), ...(scope ? { scope } : {}) });
+    for (const w of r.warnings) io.stderr.write(`${d}: ${w}\n`);
+    return r.row;
+  });
   const cmp = results.compare(rows, f.flags.baseline ? { baseline: String(f.flags.baseline) } : {});
   io.stdout.write((f.flags.csv ? cmp.csv() : cmp.markdown()).replace(/\n?$/, "\n"));
+  return 0;
+}
+
+async function cmdExport(args: string[], io: CliIO): Promise<number> {
+  const usage = "usage: tunelab export --ray RUN_DIR OUT | tunelab export --curves RAY_DIR FILE [--method M]";
+  const f = parseFlags(args, ["method"], ["ray", "curves"]);
+  if (!!f.flags.ray === !!f.flags.curves || f.positional.length !== 2) throw new UsageError(usage);
+  const results = tryRequire("../results");
+  if (!results) throw new Error("export: the results module is not available in this build");
+  const [from, to] = f.positional.map((p) => path.resolve(io.cwd, p));
+  if (f.flags.ray) {
+    const r = results.exportRay(from, to);
+    io.stdout.write(`${r.trials} trials, ${r.results} results → ${r.dir}\n`);
+  } else {
+    const r = results.readRay(from, f.flags.method ? { method: String(f.flags.method) } : {});
+    for (const w of r.warnings) io.stderr.write(`${f.positional[0]}: ${w}\n`);
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    const csv = results.rayCurvesCsv(r);
+    fs.writeFileSync(to, csv);
+    io.stdout.write(`${csv.trim().split("\n").length - 1} curve rows → ${to}\n`);
+  }
   return 0;
 }
 

@@ -23,3 +23,7 @@ export { Table, outcomesTable, trialOutcomes, cutsByRung, rungFunnel, cutsTable,
 export type { RungCut, TrialOutcome, ExploitStep } from "./interpret";
 export { figure, Figure } from "./figure";
 export { ashaRungs, ashaFunnel, ashaPicture, hyperbandBrackets, bohbPicture, pbtPicture } from "./pictures";
+export { importRay, readRay, rayCurvesCsv, writeRayCurves, isRayExperimentDir, flattenRayConfig } from "./ray-import";
+export type { RayImportOptions, RayExperiment, RayTrial, RayResult, RayTrialStatus, RayCurvesOptions } from "./ray-import";
+export { exportRay } from "./ray-export";
+export type { RayExportResult } from "./ray-export";
