@@ -83,8 +83,8 @@ test("learningCurves: logY uses a log scale and drops non-positive values; stop 
 
 /** The SVG group of one named layer's marks, and its drawn items. */
 function markItems(svg: string, layer: string): string[] {
-  const m = new RegExp(`<g class="mark-[a-z]+ role-mark ${layer}_marks"[^>]*>(.*?)</g>`, "s").exec(svg);
-  return m ? m[1].match(/<(path|line)\b[^>]*>/g) ?? [] : [];
+  const m = new RegExp(`<g class="mark-[a-z]+ role-mark ${layer}_marks"[^>]*?(?:/>|>(.*?)</g>)`, "s").exec(svg);
+  return m && m[1] ? m[1].match(/<(path|line)\b[^>]*>/g) ?? [] : [];
 }
 
 test("learningCurves: a trial with one report so far is drawn (a dot), not an empty axis", async () => {

@@ -264,7 +264,7 @@ test("ExperimentView, a PBT run on the CPU: CPU-minutes from run time, one-repor
   assert.deepEqual(layer("heads").data.values.map((h: any) => [h.trialId, h.t, h.value]), [["a", 3, 2.2], ["b", 3, 2.3], ["c", 1, 3.3]]);
   const final = bridge.displays.filter((d) => d.options?.displayId === view.displayId).at(-1)!;
   const svg = final.bundle["image/svg+xml"] as string;
-  const items = (name: string) => (new RegExp(`role-mark ${name}_marks"[^>]*>(.*?)</g>`, "s").exec(svg)?.[1].match(/<(path|line)\b/g) ?? []).length;
+  const items = (name: string) => (new RegExp(`role-mark ${name}_marks"[^>]*?(?:/>|>(.*?)</g>)`, "s").exec(svg)?.[1]?.match(/<(path|line)\b/g) ?? []).length;
   assert.deepEqual([items("heads"), items("lineage"), items("exploits")], [3, 1, 1]);
   assert.match(final.bundle["text/plain"] as string, /^demo \(pbt\) · CPU-minutes: /);
 });

@@ -32,7 +32,8 @@ export function ensureWidgetsBuilt(): void {
   }
   if (!fs.existsSync(WIDGETS_DIST)) throw new Error("build failed: dist/widgets/index.js missing");
   const bundle = path.join(ROOT, "widgets", "frontend", "dist", "liveplot.esm.js");
-  const fe = newest(path.join(ROOT, "widgets", "frontend"), /\.(js|ts)$/);
+  // the bundle also inlines src/plots/curve-marks.ts (shared with the kernel's spec)
+  const fe = Math.max(newest(path.join(ROOT, "widgets", "frontend"), /\.(js|ts)$/), newest(path.join(ROOT, "src", "plots"), /\.ts$/));
   if (!fs.existsSync(bundle) || fs.statSync(bundle).mtimeMs < fe) {
     const r = spawnSync(process.execPath, [path.join(ROOT, "widgets", "build.js")], { cwd: ROOT, encoding: "utf8" });
     if (r.status !== 0) throw new Error(`widgets/build.js failed: ${r.stderr}`);

@@ -20,6 +20,8 @@ async function main() {
       throw new Error(`no module ${name}`);
     },
   });
+  // tests reach the models (e.g. to deliver a kernel message to one)
+  w.tunelab = { manager };
   const { state, views } = await (await fetch("/state.json")).json();
   await manager.set_state(state);
   for (const id of views as string[]) {
