@@ -6,7 +6,8 @@ import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import {
   buildNotebooks, parseCourse, readCourse, hashAnswer, parseQuizCell, cellTags, cellText, CourseError,
-  type Notebook,
+  parseBackendEnv, parseTeamFolderEnv, parseTrainerEnv, workshopSettings, memberSeed, memberRunName, defaultReplayCurves,
+  settingsCellSource, DEFAULT_SETTINGS, SettingsError, type Notebook, type WorkshopSettingsInput,
 } from "../../src/cli/notebooks";
 import { checkAnswer, openExplanation } from "../../widgets/quiz";
 
@@ -143,4 +144,131 @@ test("course.json errors name the field", () => {
   assert.match(bad((c) => { c.teams[0].colour = "red"; }), /teams\[0\]: .*colour/i);
   assert.match(bad((c) => { c.teams[1].ranges.lr = { loguniform: [1] }; }), /teams\[1\]\.ranges\.lr/);
   assert.match(bad((c) => { c.teams.push({ ...c.teams[0] }); }), /teams\[2\]\.name: duplicate team name "team-a"/);
+});
+
+// ---------------------------------------------------------------- the settings cell's environment
+
+const ACCEPTED = 'expected a backend kind (local, slurm, replay) or a JSON object such as {"kind":"replay","curves":"data/curves/small-cpu.csv"}';
+function settingsError(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof SettingsError, String(e));
+    return (e as Error).message;
+  }
+  assert.fail("accepted a bad value");
+}
+
+test("TUNELAB_BACKEND: a bare kind (what npm run workshop sets) keeps the settings' options of that kind", () => {
+  assert.deepEqual(parseBackendEnv("local", { kind: "local", gpus: [0, 1] }), { kind: "local", gpus: [0, 1] });
+  assert.deepEqual(parseBackendEnv(" local\n"), { kind: "local" });
+  const slurm = { kind: "slurm" as const, host: "login.example.org", remoteDir: "/scratch/x" };
+  assert.deepEqual(parseBackendEnv("local", slurm), { kind: "local" });
+  assert.deepEqual(parseBackendEnv("slurm", slurm), slurm);
+  assert.deepEqual(parseBackendEnv("replay"), { kind: "replay", curves: path.join(root, "data/curves/small-cpu.csv") });
+  assert.equal(defaultReplayCurves(), path.join(root, "data/curves/small-cpu.csv"));
+});
+
+test("TUNELAB_BACKEND: a JSON object is validated as a backend", () => {
+  assert.deepEqual(parseBackendEnv('{"kind":"replay","curves":"/x.csv","timeScale":0}', { kind: "local" }), { kind: "replay", curves: "/x.csv", timeScale: 0 });
+  assert.deepEqual(parseBackendEnv('  {"kind": "local", "maxConcurrent": 3}'), { kind: "local", maxConcurrent: 3 });
+});
+
+test("TUNELAB_BACKEND: bad values name the variable, the value and what is accepted (exact messages)", () => {
+  assert.equal(settingsError(() => parseBackendEnv("lokal")), `TUNELAB_BACKEND: got "lokal"; ${ACCEPTED}`);
+  assert.equal(settingsError(() => parseBackendEnv("")), `TUNELAB_BACKEND: got ""; ${ACCEPTED}`);
+  assert.equal(settingsError(() => parseBackendEnv("{kind:local}")), `TUNELAB_BACKEND: got "{kind:local}", which is not valid JSON (Expected property name or '}' in JSON at position 1); ${ACCEPTED}`);
+  assert.equal(settingsError(() => parseBackendEnv('["local"]')), `TUNELAB_BACKEND: got "[\\"local\\"]"; ${ACCEPTED}`);
+  assert.equal(settingsError(() => parseBackendEnv('{"kind":"ray"}')), 'TUNELAB_BACKEND: got kind "ray" in "{\\"kind\\":\\"ray\\"}"; expected "kind" to be one of local, slurm, replay');
+  assert.equal(settingsError(() => parseBackendEnv('{"curves":"x.csv"}')), 'TUNELAB_BACKEND: got kind null in "{\\"curves\\":\\"x.csv\\"}"; expected "kind" to be one of local, slurm, replay');
+  assert.equal(settingsError(() => parseBackendEnv('{"kind":"replay"}')), 'TUNELAB_BACKEND="{\\"kind\\":\\"replay\\"}": invalid backend:\n  backend.curves: missing; expected a string');
+  assert.equal(settingsError(() => parseBackendEnv('{"kind":"local","gpu":[0]}')), 'TUNELAB_BACKEND="{\\"kind\\":\\"local\\",\\"gpu\\":[0]}": invalid backend:\n  backend.gpu: unknown key; accepted keys: kind, maxConcurrent, gpus, slotsPerGpu');
+  assert.equal(settingsError(() => parseBackendEnv("slurm", { kind: "local" })), 'TUNELAB_BACKEND: got "slurm", but the settings\' backend is "local": a slurm backend needs at least remoteDir (and host, unless sbatch runs here); give it as a JSON object, e.g. {"kind":"slurm","host":"login.example.org","remoteDir":"/scratch/me/tunelab"}');
+});
+
+test("TUNELAB_TEAM_FOLDER and TUNELAB_TRAINER: accepted forms and exact errors", () => {
+  assert.equal(parseTeamFolderEnv("/srv/team-a"), "/srv/team-a");
+  assert.deepEqual(parseTeamFolderEnv('{"cluster": "/scratch/t"}'), { cluster: "/scratch/t" });
+  assert.equal(settingsError(() => parseTeamFolderEnv('{"cluster": 3}')), 'TUNELAB_TEAM_FOLDER: got "{\\"cluster\\": 3}"; expected a folder path or a JSON object {"cluster": "/path/on/cluster"}');
+  assert.equal(settingsError(() => parseTeamFolderEnv("  ")), 'TUNELAB_TEAM_FOLDER: got ""; expected a folder path or a JSON object {"cluster": "/path/on/cluster"}');
+  assert.deepEqual(parseTrainerEnv('{"epochs": 2}'), { epochs: 2 });
+  assert.equal(settingsError(() => parseTrainerEnv("2")), 'TUNELAB_TRAINER: got "2"; expected a JSON object of trainer fields, e.g. {"epochs": 2}');
+});
+
+test("workshopSettings: the environment overrides backend, team folder and trainer; without it the cell's backend is validated", () => {
+  const input = DEFAULT_SETTINGS as unknown as WorkshopSettingsInput;
+  assert.deepEqual(workshopSettings(input, {}), { ...DEFAULT_SETTINGS, trainer: { ...DEFAULT_SETTINGS.trainer } });
+  const s = workshopSettings(input, { TUNELAB_BACKEND: "local", TUNELAB_TEAM_FOLDER: "/srv/t", TUNELAB_TRAINER: '{"epochs": 2}' });
+  assert.deepEqual(s.backend, DEFAULT_SETTINGS.backend);
+  assert.equal(s.teamFolder, "/srv/t");
+  assert.deepEqual(s.trainer, { ...DEFAULT_SETTINGS.trainer, epochs: 2 });
+  assert.equal(settingsError(() => workshopSettings({ ...input, backend: { kind: "local", gpus: [-1] } }, {})), "settings.backend: invalid backend:\n  backend.gpus[0]: got -1; must be >= 0");
+});
+
+test("memberSeed: one 32-bit seed per team, member and method; stable", () => {
+  assert.equal(memberSeed({ team: "demo-team", member: "me" }, "asha"), memberSeed({ team: "demo-team", member: "me" }, "asha"));
+  const seeds = new Set<number>();
+  for (const team of ["team-a", "team-b"]) for (const member of ["ana", "ben", "chen"]) for (const m of ["manual", "asha", "pbt", "bohb"]) seeds.add(memberSeed({ team, member }, m));
+  assert.equal(seeds.size, 24);
+  for (const x of seeds) assert.ok(Number.isInteger(x) && x >= 0 && x <= 0xffffffff);
+  // FNV-1a 32 of "a/b/c", computed independently (Python): the seed is specified, not any hash
+  assert.equal(memberSeed({ team: "a", member: "b" }, "c"), 0x477dfb6b);
+  assert.equal(memberRunName({ team: "team a", member: "zoë" }, "asha"), "team_a-zo_-asha");
+});
+
+/** The literal object of a settings cell (rendered JSON, one key per line). */
+function cellSettings(src: string): any {
+  const m = /workshopSettings\((\{[\s\S]*?\n\})\);/.exec(src);
+  assert.ok(m, src);
+  return JSON.parse(m[1]);
+}
+
+test("tunelab notebooks build: each member's settings cell is filled, and the notebooks seed every experiment per member", () => {
+  const out = tmp();
+  try {
+    buildNotebooks({ course: example, outDir: out });
+    const course = readCourse(example);
+    const seedsOf = new Map<string, number[]>();
+    for (const team of course.teams) for (const member of team.members) {
+      for (const name of ["01-manual", "02-asha", "03-pbt", "04-bohb"]) {
+        const nb: Notebook = JSON.parse(fs.readFileSync(path.join(out, team.name, member, `${name}.ipynb`), "utf8"));
+        const settings = cellSettings(cellText(nb.cells.find((c) => cellTags(c).includes("settings"))!));
+        assert.equal(settings.team, team.name);
+        assert.equal(settings.member, member);
+        assert.deepEqual(settings.teamFolder, team.teamFolder);
+        assert.deepEqual(settings.backend, team.backend ?? course.defaults!.backend);
+        assert.equal(settings.samples, team.samples ?? course.defaults!.samples);
+        // the settings validate as they stand (the cell would run)
+        workshopSettings(settings, {});
+        const method = name.slice(3);
+        const code = nb.cells.map(cellText).join("\n");
+        assert.ok(code.includes(`const seed = memberSeed(settings, "${method}");`), `${name} derives its seed from the member`);
+        assert.match(code, /seed: seed,/);
+        assert.doesNotMatch(code, /seed: \d/, `${name}: no typed seed`);
+        seedsOf.set(`${team.name}/${member}/${method}`, [memberSeed(settings, method)]);
+      }
+    }
+    const all = [...seedsOf.values()].flat();
+    assert.equal(new Set(all).size, all.length, "no two members (or methods) share a seed");
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("the settings cell holds no parsing code: it hands a literal to workshopSettings", () => {
+  const src = settingsCellSource(DEFAULT_SETTINGS);
+  assert.doesNotMatch(src, /JSON\.parse|process\.env|as any|: any/);
+  assert.deepEqual(cellSettings(src), JSON.parse(JSON.stringify(DEFAULT_SETTINGS)));
+});
+
+test("student-facing cells: no `as any`, no private global symbols, no shelling out, no trailing run cells", () => {
+  for (const f of fs.readdirSync(path.join(root, "notebooks")).filter((x) => x.endsWith(".ipynb"))) {
+    const nb: Notebook = JSON.parse(fs.readFileSync(path.join(root, "notebooks", f), "utf8"));
+    for (const c of nb.cells.filter((x) => x.cell_type === "code")) {
+      const src = cellText(c);
+      assert.doesNotMatch(src, /as any|Symbol\.for|globalThis|execFileSync|child_process|mkdtemp/, `${f}: ${src.slice(0, 80)}`);
+    }
+    const last = nb.cells.filter((x) => x.cell_type === "code").pop()!;
+    assert.doesNotMatch(cellText(last), /^await exp\.run\(\);\s*console\.log\("done"\);?$/, f);
+  }
 });
