@@ -356,10 +356,12 @@ export function readRay(dir: string, options: RayImportOptions = {}): RayExperim
   const better = (a: number, b: number) => (mode === "min" ? a < b : a > b);
   let gpusPerTrialSeen: number | null = null;
   const trials: RayTrial[] = entries.map(([t, meta]) => {
-    const tdir = findTrialDir(root, t, stateFile);
-    const raw = t.status === "PENDING" && !fs.existsSync(path.join(tdir, "result.json")) && !fs.existsSync(path.join(tdir, "progress.csv")) ? [] : readResults(tdir, t.trial_id);
+    // a PENDING trial that never started has no directory (nor results) yet
+    const notStarted = t.status === "PENDING" && !t.relative_logdir && !t.logdir;
+    const tdir = notStarted ? root : findTrialDir(root, t, stateFile);
+    const raw = notStarted || (t.status === "PENDING" && !fs.existsSync(path.join(tdir, "result.json")) && !fs.existsSync(path.join(tdir, "progress.csv"))) ? [] : readResults(tdir, t.trial_id);
     const paramsFile = path.join(tdir, "params.json");
-    const params = fs.existsSync(paramsFile) ? parsePyJson(readText(paramsFile, "the trial's config"), paramsFile) : t.config;
+    const params = !notStarted && fs.existsSync(paramsFile) ? parsePyJson(readText(paramsFile, "the trial's config"), paramsFile) : t.config;
     const initial = flattenRayConfig(params, rename);
     const gpus = options.gpusPerTrial ?? trialGpus(t, stateFile);
     if (gpus === null) throw new Error(`${stateFile}: trial ${t.trial_id}: its resources (placement_group_factory) cannot be read; pass options.gpusPerTrial`);

@@ -7,6 +7,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -176,4 +177,34 @@ test("fixture dir (Ray formats): the recorded-curves table of the PBT run drives
   const recorded = new Set(lines.slice(1).map((l) => { const c = l.split(","); return `${c[3]}:${c[4]}`; }));
   for (const e of exp.history()) if (e.type === "report") assert.ok(recorded.has(`${e.report.t}:${e.report.eval_loss}`), `t ${e.report.t} loss ${e.report.eval_loss} is not a recorded value`);
   assert.ok(s.best && s.best.t === 5);
+});
+
+test("fixture dir (Ray formats): a PENDING trial that never started (no directory yet) is counted as pending, not an error", () => {
+  const d = copyOf("bohb");
+  const sf = stateFileOf(d);
+  const state = JSON.parse(fs.readFileSync(sf, "utf8"));
+  const [t0, m0] = state.trial_data[0];
+  const tr = JSON.parse(t0);
+  state.trial_data.push([JSON.stringify({ ...tr, trial_id: "5c0ffee5", status: "PENDING", relative_logdir: null }), m0.replace(/-Infinity/g, "null")]);
+  fs.writeFileSync(sf, JSON.stringify(state));
+  const r = readRay(d);
+  assert.deepEqual([r.trials.length, r.trials[12].state, r.trials[12].results.length, r.summary.states.pending], [13, "pending", 0, 1]);
+  assert.equal(r.warnings[0], "trial 5c0ffee5 is still PENDING (no result yet): the experiment has not finished");
+  assert.equal(r.row.bestValue, importRay(dirOf("bohb")).bestValue);
+});
+
+test("fixture dirs are reproducible: make_fixtures.py writes them byte for byte, and data/ray-example is the ASHA one", () => {
+  const out = tmp();
+  execFileSync("python3", [path.join(FIX, "make_fixtures.py"), out]);
+  const files = (root: string): string[] => fs.readdirSync(root, { recursive: true }).map(String).filter((f) => fs.statSync(path.join(root, f)).isFile()).sort();
+  for (const m of ["asha", "pbt", "bohb"]) {
+    const want = files(path.join(FIX, m));
+    assert.deepEqual(files(path.join(out, m)), want, m);
+    for (const f of want) assert.ok(fs.readFileSync(path.join(out, m, f)).equals(fs.readFileSync(path.join(FIX, m, f))), `${m}/${f} differs from what make_fixtures.py writes`);
+  }
+  const example = path.join(__dirname, "..", "..", "data", "ray-example", "bloom_fsdp_tune");
+  const ex = files(example);
+  assert.deepEqual(ex, files(dirOf("asha")));
+  for (const f of ex) assert.ok(fs.readFileSync(path.join(example, f)).equals(fs.readFileSync(path.join(dirOf("asha"), f))), `data/ray-example/${f}`);
+  assert.deepEqual({ ...importRay(example), source: "" }, { ...importRay(dirOf("asha")), source: "" });
 });
