@@ -3,6 +3,7 @@
  * through the kernel bridge (widgets/kernel-bridge.ts).
  */
 import { randomUUID } from "node:crypto";
+import { writeSync } from "node:fs";
 import type { Buffers, Comm, CommManager, CommMessage } from "../../widgets/kernel-bridge";
 import { toFrame } from "./wire";
 
@@ -15,6 +16,55 @@ export type CommPublish = (
 ) => void;
 
 type Handler = (msg: CommMessage) => void;
+
+/** Keys that reach an object's prototype when assigned through (obj[k] = ...). */
+const PROTO_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+/** Deepest nesting a front-end message may have; widget state is a few levels deep. */
+export const MAX_COMM_DEPTH = 64;
+/** Most values (objects, arrays, leaves) in one message's data. */
+export const MAX_COMM_NODES = 1_000_000;
+/** Longest buffer path; most buffer paths per message. */
+export const MAX_BUFFER_PATH = 32;
+export const MAX_BUFFER_PATHS = 4096;
+
+/**
+ * Why a front-end comm message must not reach handlers, or null when it may.
+ * Issue 14: `buffer_paths: [["__proto__", "x"]]` made the widget code assign
+ * into Object.prototype, and deeply nested state broke later request_state.
+ * Checked iteratively (no recursion a hostile message could overflow).
+ */
+export function checkCommData(data: unknown, buffers: number): string | null {
+  const stack: Array<{ v: unknown; depth: number; path: string }> = [{ v: data, depth: 0, path: "data" }];
+  let nodes = 0;
+  while (stack.length) {
+    const { v, depth, path } = stack.pop()!;
+    if (++nodes > MAX_COMM_NODES) return `data has more than ${MAX_COMM_NODES} values`;
+    if (v === null || typeof v !== "object") continue;
+    if (depth >= MAX_COMM_DEPTH) return `${path} is nested deeper than ${MAX_COMM_DEPTH} levels`;
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], depth: depth + 1, path: `${path}[${i}]` });
+      continue;
+    }
+    for (const k of Object.keys(v)) {
+      if (PROTO_KEYS.has(k)) return `${path} has the key ${JSON.stringify(k)}, which could reach a prototype`;
+      stack.push({ v: (v as Record<string, unknown>)[k], depth: depth + 1, path: `${path}.${k.length > 40 ? k.slice(0, 40) + "..." : k}` });
+    }
+  }
+  const bp = (data as { buffer_paths?: unknown } | null)?.buffer_paths;
+  if (bp !== undefined) {
+    if (!Array.isArray(bp)) return "data.buffer_paths must be a list of paths";
+    if (bp.length > MAX_BUFFER_PATHS) return `data.buffer_paths has ${bp.length} paths (at most ${MAX_BUFFER_PATHS})`;
+    if (bp.length > buffers) return `data.buffer_paths names ${bp.length} buffers but the message carries ${buffers}`;
+    for (const [i, p] of bp.entries()) {
+      if (!Array.isArray(p) || p.length === 0 || p.length > MAX_BUFFER_PATH) return `data.buffer_paths[${i}] must be a list of 1 to ${MAX_BUFFER_PATH} keys`;
+      for (const k of p) {
+        if (typeof k === "number" ? !(Number.isInteger(k) && k >= 0) : typeof k !== "string") return `data.buffer_paths[${i}] holds ${JSON.stringify(k)}: keys are strings or indices >= 0`;
+        if (typeof k === "string" && PROTO_KEYS.has(k)) return `data.buffer_paths[${i}] holds ${JSON.stringify(k)}, which could reach a prototype`;
+      }
+    }
+  }
+  return null;
+}
 
 function frames(buffers?: Buffers): Buffer[] {
   return (buffers ?? []).map(toFrame);
@@ -85,7 +135,23 @@ export class Comms implements CommManager {
     readonly publish: CommPublish,
     /** Errors thrown by user handlers: reported to the latest cell, never fatal. */
     private readonly onHandlerError: (e: unknown) => void,
+    /** A front-end message refused by checkCommData (default: the kernel's log, fd 2 itself:
+     *  process.stderr is routed to the cells, where a hostile peer could flood them). */
+    private readonly onRejected: (why: string) => void = (why) => {
+      try { writeSync(2, `tunelab kernel: ${why}\n`); } catch { /* no log: nothing to tell */ }
+    },
   ) {}
+
+  /** Messages refused so far (tests, diagnostics). */
+  rejected = 0;
+
+  private refuse(kind: string, content: any, buffers: Buffer[]): boolean {
+    const why = checkCommData(content?.data ?? {}, buffers.length);
+    if (why === null) return false;
+    this.rejected++;
+    this.onRejected(`${kind} for comm ${String(content?.comm_id ?? "?").slice(0, 64)} refused: ${why}`);
+    return true;
+  }
 
   open(
     targetName: string,
@@ -133,6 +199,11 @@ export class Comms implements CommManager {
     const target = String(content?.target_name ?? "");
     const handler = this.targets.get(target);
     if (!commId) return;
+    if (this.refuse("comm_open", content, buffers)) {
+      // nobody will listen to a comm whose opening was refused
+      this.publish("comm_close", { comm_id: commId, data: {} }, {}, []);
+      return;
+    }
     if (!handler) {
       // Tell the front-end right away that nobody listens (ipykernel does the same).
       this.publish("comm_close", { comm_id: commId, data: {} }, {}, []);
@@ -146,6 +217,7 @@ export class Comms implements CommManager {
   handleMsg(content: any, metadata: Record<string, unknown>, buffers: Buffer[]): boolean {
     const comm = this.comms.get(String(content?.comm_id ?? ""));
     if (!comm) return false;
+    if (this.refuse("comm_msg", content, buffers)) return true;
     comm.deliver(toCommMessage(content, metadata, buffers));
     return true;
   }
@@ -155,7 +227,8 @@ export class Comms implements CommManager {
     const comm = this.comms.get(id);
     if (!comm) return;
     this.comms.delete(id);
-    comm.closedByFrontend(toCommMessage(content, metadata, buffers));
+    // closed either way; a hostile payload is not handed to the close handlers
+    comm.closedByFrontend(this.refuse("comm_close", content, buffers) ? { data: {}, metadata: {}, buffers: [] } : toCommMessage(content, metadata, buffers));
   }
 
   /** comm_info_reply content, optionally filtered by target name. */
