@@ -15,9 +15,10 @@
  *    (the donor's position, the receiver's hyperparameters).
  * The clock only moves in wait(ms) (sleeping ms x timeScale real ms when
  * timeScale > 0). wait() returns early, with the clock at that instant, when
- * a trial starts waiting at a decision point or a trial's run ends: the
- * virtual counterpart of the driver watching trial directories, so decisions
- * and free slots are answered at once (issue 13 item 5). With a runDir it
+ * a trial reports (a metrics line; at a decision point it then waits) or a
+ * run ends: the virtual counterpart of the driver watching trial
+ * directories, so decisions and free slots are answered at once (issue 13
+ * item 5), and a run costs one driver batch per event, not per poll. With a runDir it
  * persists trial.json + decisions so a new instance can adopt() trials after
  * a kernel restart. `curveFn` replaces the table with a function (the
  * schedulers' simulator, src/schedulers/simulate.ts, runs on this clock).
@@ -132,8 +133,8 @@ export class ReplayBackend implements Backend {
 
   /**
    * wait() without the sleep (the synchronous simulator): moves the clock by
-   * up to ms, to the first instant at which a trial waits at a decision point
-   * or a run ends; returns the virtual ms advanced.
+   * up to ms, to the first instant at which a trial reports or a run ends;
+   * returns the virtual ms advanced.
    */
   advanceClock(ms: number): number {
     const from = this.clock;
@@ -273,6 +274,11 @@ export class ReplayBackend implements Backend {
   }
 
   async copyCheckpoint(fromTrial: string, rel: string, toTrial: string): Promise<string> {
+    return this.copyCheckpointSync(fromTrial, rel, toTrial);
+  }
+
+  /** copyCheckpoint for the synchronous simulator. */
+  copyCheckpointSync(fromTrial: string, rel: string, toTrial: string): string {
     checkTrialId(toTrial);
     const c = this.ckpts.get(fromTrial)?.get(rel);
     if (!c) throw new Error(`copyCheckpoint: ${fromTrial} has no checkpoint ${JSON.stringify(rel)}`);
@@ -369,6 +375,7 @@ export class ReplayBackend implements Backend {
   }
 
   private step(t: ReplayTrial): void {
+    this.wake = true;
     const at = t.nextAt;
     const tt = t.nextT;
     const p = t.curve.points[tt - 1];

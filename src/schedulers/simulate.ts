@@ -1,22 +1,26 @@
 /**
- * A small deterministic event simulator: runs a scheduler + searcher against
- * a curve function (what a trial with config c reports at epoch t and how
- * long that epoch takes) on a virtual clock with `maxConcurrent` slots.
+ * The simulator: a scheduler + searcher against a curve function (what a
+ * trial with config c reports at epoch t and how long that epoch takes), run
+ * by the experiment's own controller (src/experiment/controller.ts) over the
+ * replay backend's virtual clock (src/backends/replay.ts with `curveFn`).
+ * There is no second loop: this is the driver's loop without the journal
+ * and without promises (as Syne Tune's simulator backend runs behind its one
+ * Tuner loop), so tests, `npm run bench` and notebooks share one decision
+ * path. Same seed, same curves → the same decisions as `experiment(...).run()`
+ * on the replay backend (test/experiment/one-path.test.ts).
  *
- * It is NOT the experiment driver (src/experiment/ is); it exists so that
- * tests can replay complete runs (pauses, resumes, exploits, brackets), the
- * bench can measure GPU-minutes and wall-clock to a good configuration, and
- * notebooks can show "what ASHA would have done on these curves".
- *
- * Policy: at every free slot, a paused trial marked for resume
- * (chooseTrialToResume) goes first, then a new trial (PBT: new trials first,
- * as Ray runs PENDING trials, last_train_time 0, before paused ones).
- * Decisions are instantaneous; a report at a decision point carries a
- * checkpoint named `checkpoints/<t>`; restarts cost `restartSeconds`.
+ * Timing is the replay backend's: each step takes the curve's `seconds`; a
+ * trial waiting at a decision point is answered at the instant it reports
+ * (the clock stops at every report and every end); a free slot is filled at
+ * once; a run that restores a checkpoint pays `restartSeconds` once; GPU time
+ * is billed as the replay backend bills it (run time × GPUs).
  */
 import type { HParams } from "../config/types";
-import type { Report } from "../backends/types";
+import type { BackendEvent, Report } from "../backends/types";
+import { ReplayBackend } from "../backends/replay";
 import type { Observation, Searcher } from "../searchers/types";
+import { Controller, type Effect, type StepOutput, type UserAction } from "../experiment/controller";
+import { metricValue } from "../experiment/table";
 import { metricOf } from "./common";
 import type { Scheduler, SchedulerAction } from "./types";
 
@@ -38,7 +42,7 @@ export interface SimOptions {
   rebuild?: () => { scheduler: Scheduler; searcher: Searcher };
   /** stop starting new work once this many GPU-seconds are spent. */
   gpuSecondsBudget?: number;
-  /** BOHB: how to turn a report into an observation (searchers/index.ts observationFor). */
+  /** how a report becomes a searcher observation (left out: the controller's rule, as in the driver). */
   observe?: (s: Scheduler, trialId: string, config: HParams, report: Report) => Observation | null;
 }
 
@@ -48,6 +52,7 @@ export interface SimTrial {
   initialConfig: HParams;
   t: number;
   state: "running" | "paused" | "completed" | "stopped";
+  /** clock: simulated seconds since the start; gpuSeconds: GPU-seconds the whole experiment had spent by then */
   reports: Array<{ t: number; value: number; clock: number; gpuSeconds: number; config: HParams }>;
   modelBasedPick?: boolean;
   gpuSeconds: number;
@@ -55,158 +60,152 @@ export interface SimTrial {
 
 export interface SimResult {
   trials: SimTrial[];
-  /** every action with the report count at which it was taken */
+  /** every scheduler action with the report count at which it was taken */
   decisions: Array<[number, SchedulerAction]>;
   gpuSeconds: number;
   wallSeconds: number;
   reports: number;
 }
 
-interface Running {
-  id: string;
-  nextAt: number;
-  segStart: number;
-}
+/** Virtual ms between polls when nothing happens (the driver's default poll). */
+const POLL_MS = 1000;
 
 export function simulate(o: SimOptions): SimResult {
+  const gpus = o.gpusPerTrial ?? 1;
   let sched = o.scheduler;
   let search = o.searcher;
-  const gpus = o.gpusPerTrial ?? 1;
-  const restart = o.restartSeconds ?? 0;
-  const trials = new Map<string, SimTrial>();
-  const running: Running[] = [];
-  const decisions: Array<[number, SchedulerAction]> = [];
-  let clock = 0;
-  let gpuDone = 0; // GPU-seconds of finished segments
   let reports = 0;
-  let exhausted = false;
-
-  const gpuNow = () => gpuDone + running.reduce((s, r) => s + (clock - r.segStart) * gpus, 0);
-  const endSegment = (id: string) => {
-    const i = running.findIndex((r) => r.id === id);
-    if (i < 0) return;
-    const seg = (clock - running[i].segStart) * gpus;
-    gpuDone += seg;
-    trials.get(id)!.gpuSeconds += seg;
-    running.splice(i, 1);
+  const decisions: Array<[number, SchedulerAction]> = [];
+  // the controller talks to whichever objects are current (restoreAfterReports swaps them)
+  const recordOut = (acts: SchedulerAction[]) => {
+    for (const a of acts) decisions.push([reports, a]);
+    return acts;
   };
-  const launch = (id: string, overhead: number) => {
-    const tr = trials.get(id)!;
-    tr.state = "running";
-    const { seconds } = o.curve(tr.config, tr.t + 1, id);
-    running.push({ id, nextAt: clock + overhead + seconds, segStart: clock });
-  };
+  const schedulerView = new Proxy({} as Scheduler, {
+    get(_t, prop) {
+      const v = (sched as unknown as Record<string | symbol, unknown>)[prop];
+      if (typeof v !== "function") return v;
+      if (prop === "onResult" || prop === "onTrialComplete" || prop === "onTrialError") {
+        return (...args: unknown[]) => recordOut((v as (...a: unknown[]) => SchedulerAction[]).apply(sched, args));
+      }
+      return (...args: unknown[]) => (v as (...a: unknown[]) => unknown).apply(sched, args);
+    },
+    has(_t, prop) { return prop in (sched as object); },
+  });
+  const searcherView = new Proxy({} as Searcher, {
+    get(_t, prop) {
+      const v = (search as unknown as Record<string | symbol, unknown>)[prop];
+      return typeof v === "function" ? (...args: unknown[]) => (v as (...a: unknown[]) => unknown).apply(search, args) : v;
+    },
+  });
 
-  const apply = (actions: SchedulerAction[]) => {
-    const queue = [...actions];
-    while (queue.length) {
-      const a = queue.shift()!;
-      decisions.push([reports, a]);
-      const tr = trials.get(a.trialId);
-      if (!tr) continue;
-      switch (a.action) {
-        case "continue":
+  const replay = new ReplayBackend({
+    curves: { source: "curve function", keys: [], metric: o.metric, configs: [] },
+    curveFn: o.curve, space: {}, metric: o.metric, maxConcurrent: o.maxConcurrent,
+    restartSeconds: o.restartSeconds, startTime: 0,
+  });
+  const ctl = new Controller(
+    {
+      name: "simulate", method: sched.kind, metric: o.metric, mode: o.mode, seed: 0,
+      samples: o.samples, maxConcurrent: o.maxConcurrent, maxT: o.maxT, gpusPerTrial: gpus,
+      command: ["simulate"], env: {}, trainer: {},
+    },
+    schedulerView, searcherView,
+    { trialDir: (id) => replay.trialDir(id), ...(o.observe ? { observe: (_s, id, c, r) => o.observe!(sched, id, c, r) } : {}) },
+  );
+
+  // GPU-seconds spent so far: accounted runs + live runs' time so far (the bench's x axis)
+  let accounted = 0;
+  const runningSince = new Map<string, number>();
+  const gpuAt = (at: number) => {
+    let s = accounted;
+    for (const since of runningSince.values()) s += (Math.max(0, at - since) / 1000) * gpus;
+    return s;
+  };
+  const reportsOf = new Map<string, SimTrial["reports"]>();
+  const seeEvents = (out: StepOutput) => {
+    for (const e of out.events) {
+      if (e.type === "trial_state" && e.state === "running") runningSince.set(e.trialId, e.at);
+      else if (e.type === "accounting") {
+        accounted += e.gpuSeconds;
+        runningSince.delete(e.trialId);
+      } else if (e.type === "report") {
+        const tr = ctl.table.get(e.trialId)!;
+        let list = reportsOf.get(e.trialId);
+        if (!list) reportsOf.set(e.trialId, (list = []));
+        list.push({ t: e.report.t, value: metricValue(e.report, o.metric), clock: e.at / 1000, gpuSeconds: gpuAt(e.at), config: { ...tr.config } });
+      }
+    }
+  };
+  const runEffects = (fx: readonly Effect[]) => {
+    for (const f of fx) {
+      switch (f.kind) {
+        case "submit":
+          if (f.copyFrom) f.launch.trial.restore_from = replay.copyCheckpointSync(f.copyFrom.donor, f.copyFrom.checkpoint, f.launch.trialId);
+          settle(replay.submit([f.launch]));
+          break;
+        case "decide":
+          replay.decide(f.trialId, f.t, f.action);
           break;
         case "stop":
-          if (tr.state === "running" || tr.state === "paused") {
-            endSegment(tr.id);
-            // a stop at max_t is a completion (the trainer was done anyway)
-            tr.state = tr.t >= o.maxT ? "completed" : "stopped";
-            const last = tr.reports.length ? lastReport(tr) : null;
-            queue.push(...sched.onTrialComplete(tr.id, last));
-          }
+          settle(replay.stop(f.trialId));
           break;
         case "pause":
-          if (tr.state === "running") {
-            endSegment(tr.id);
-            tr.state = "paused";
-          }
+          settle(replay.pause(f.trialId));
           break;
-        case "resume":
-          break; // picked up by chooseTrialToResume when a slot frees
-        case "exploit":
-          endSegment(tr.id);
-          tr.config = { ...a.config };
-          tr.t = a.donorT;
-          launch(tr.id, restart);
+        case "copy":
+          ctl.copied(f.trialId, f.donor, f.checkpoint, replay.copyCheckpointSync(f.donor, f.checkpoint, f.trialId));
           break;
+        case "policies":
+          break; // no files here
       }
     }
   };
 
-  const lastReport = (tr: SimTrial): Report => {
-    const r = tr.reports[tr.reports.length - 1];
-    return { t: r.t, time_total_s: r.clock, checkpoint: null, [o.metric]: r.value };
-  };
-
-  const fill = () => {
-    while (running.length < o.maxConcurrent) {
-      if (o.gpuSecondsBudget !== undefined && gpuNow() >= o.gpuSecondsBudget) return;
-      const paused = [...trials.values()].filter((t) => t.state === "paused").map((t) => t.id);
-      const canNew = !exhausted && trials.size < o.samples && sched.wantsNewTrial();
-      const tryResume = () => {
-        if (paused.length === 0) return false;
-        const id = sched.chooseTrialToResume(paused);
-        if (id === null) return false;
-        launch(id, restart);
-        return true;
-      };
-      const tryNew = () => {
-        if (!canNew) return false;
-        const id = `t${String(trials.size).padStart(4, "0")}`;
-        const sug = search.suggest(id);
-        if (!sug) {
-          exhausted = true;
-          return false;
-        }
-        trials.set(id, { id, config: { ...sug.config }, initialConfig: { ...sug.config }, t: 0, state: "running", reports: [], modelBasedPick: sug.modelBasedPick, gpuSeconds: 0 });
-        sched.onTrialAdd({ trialId: id, config: sug.config });
-        launch(id, 0);
-        return true;
-      };
-      const ok = sched.kind === "pbt" ? tryNew() || tryResume() : tryResume() || tryNew();
-      if (!ok) return;
-    }
-  };
-
+  seeEvents(ctl.begin(replay.now()));
+  let user: UserAction[] = [];
+  let budgetHit = false;
+  let restored = false;
   for (;;) {
-    fill();
-    if (running.length === 0) break;
-    let k = 0;
-    for (let i = 1; i < running.length; i++) if (running[i].nextAt < running[k].nextAt) k = i;
-    const r = running[k];
-    clock = r.nextAt;
-    const tr = trials.get(r.id)!;
-    tr.t += 1;
-    const { value } = o.curve(tr.config, tr.t, tr.id);
-    const isPoint = sched.decisionPoints(tr.id).includes(tr.t);
-    const report: Report = { t: tr.t, time_total_s: clock, checkpoint: isPoint ? `checkpoints/${tr.t}` : null, [o.metric]: value };
-    reports++;
-    tr.reports.push({ t: tr.t, value, clock, gpuSeconds: gpuNow(), config: { ...tr.config } });
-    const actions = sched.onResult(tr.id, report);
-    if (o.observe) {
-      const obs = o.observe(sched, tr.id, tr.config, report);
-      if (obs) search.observe(obs);
+    const events: BackendEvent[] = replay.takeEvents();
+    for (const e of events) if (e.type === "report") reports++;
+    const out = ctl.step({ events, now: replay.now(), user });
+    user = [];
+    seeEvents(out);
+    runEffects(out.effects);
+    if (out.end) break;
+    if (o.gpuSecondsBudget !== undefined && !budgetHit && gpuAt(replay.now()) >= o.gpuSecondsBudget) {
+      budgetHit = true;
+      user = [{ kind: "pauseNew", paused: true }];
     }
-    // the trial's next epoch starts now unless an action changes that
-    const next = o.curve(tr.config, tr.t + 1, tr.id);
-    r.nextAt = clock + next.seconds;
-    apply(actions);
-    // the trainer exits after max_t whatever was decided (trial contract): completed
-    if ((tr.state === "running" || tr.state === "paused") && tr.t >= o.maxT && !actions.some((a) => a.trialId === tr.id && a.action === "exploit")) {
-      endSegment(tr.id);
-      tr.state = "completed";
-      apply(sched.onTrialComplete(tr.id, report));
-    }
-    if (o.restoreAfterReports === reports && o.rebuild) {
+    if (budgetHit && ctl.liveCount() === 0 && !out.effects.length) break;
+    if (!restored && o.restoreAfterReports !== undefined && o.rebuild && reports >= o.restoreAfterReports) {
+      restored = true;
       const s1 = JSON.parse(JSON.stringify(sched.getState()));
       const s2 = JSON.parse(JSON.stringify(search.getState()));
       ({ scheduler: sched, searcher: search } = o.rebuild());
       sched.setState(s1);
       search.setState(s2);
     }
+    replay.advanceClock(POLL_MS);
   }
-  return { trials: [...trials.values()], decisions, gpuSeconds: gpuDone, wallSeconds: clock, reports };
+
+  const trials: SimTrial[] = ctl.table.list().map((tr) => ({
+    id: tr.trialId,
+    config: { ...tr.config },
+    initialConfig: { ...tr.initialConfig },
+    t: tr.lastT ?? 0,
+    state: tr.state === "completed" ? "completed" : tr.state === "paused" ? "paused" : tr.state === "stopped" || tr.state === "failed" ? "stopped" : "running",
+    reports: reportsOf.get(tr.trialId) ?? [],
+    ...(tr.modelBasedPick !== undefined ? { modelBasedPick: tr.modelBasedPick } : {}),
+    gpuSeconds: ctl.table.gpuSeconds(tr),
+  }));
+  return { trials, decisions, gpuSeconds: accounted, wallSeconds: replay.now() / 1000, reports };
+}
+
+/** The replay backend's methods finish synchronously; a failure must not pass silently. */
+function settle(p: Promise<void>): void {
+  p.catch((e) => process.nextTick(() => { throw e; }));
 }
 
 export { metricOf };

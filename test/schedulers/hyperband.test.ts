@@ -84,8 +84,9 @@ test("determinism: simulated runs with the same seed agree; restored mid-run fro
   };
   const a = run();
   assert.deepEqual(run(), a);
+  // (the simulator is the driver's controller since issue 13: these counts are the driver's)
   const stops = a.decisions.filter(([, d]) => d.action === "stop").length;
-  const resumes = a.decisions.filter(([, d]) => d.action === "resume").length;
-  assert.ok(stops > 20 && resumes > 5, `${stops} stops, ${resumes} resumes`);
+  const pauses = a.decisions.filter(([, d]) => d.action === "pause").length;
+  assert.ok(stops >= 5 && pauses > 20, `${stops} stops, ${pauses} pauses`);
   for (const k of [10, 100, 300]) assert.deepEqual(run(k).decisions, a.decisions, `restored after ${k} reports`);
 });
