@@ -346,6 +346,10 @@ export function readRay(dir: string, options: RayImportOptions = {}): RayExperim
   const metric = options.metric ?? sidecar?.metric ?? tuner.metric ?? "eval_loss";
   const mode = options.mode ?? sidecar?.mode ?? tuner.mode ?? "min";
   if (mode !== "min" && mode !== "max") throw new Error(`options.mode: got ${JSON.stringify(mode)}; expected "min" or "max"`);
+  for (const k of ["gpusPerTrial", "gpus"] as const) {
+    const v = options[k];
+    if (v !== undefined && !(typeof v === "number" && Number.isFinite(v) && v >= 0)) throw new Error(`options.${k}: got ${JSON.stringify(v)}; expected a number >= 0`);
+  }
   const scope = options.scope ?? "full-budget";
   if (!["full-budget", "last", "all"].includes(scope)) throw new Error(`options.scope: got ${JSON.stringify(scope)}; expected one of full-budget, last, all`);
   const hasPbtFiles = fs.readdirSync(root).some((n) => n === "pbt_global.txt" || /^pbt_policy_.*\.txt$/.test(n));

@@ -131,6 +131,14 @@ test("fixture dirs (Ray formats): wrong or partial directories get an error nami
   fs.writeFileSync(path.join(tdir2, "result.json"), lines.join("\n"));
   assert.throws(() => importRay(torn), (e: Error) => e.message.startsWith(`${path.join(tdir2, "result.json")}:1: not valid JSON`));
 
+  // a torn last line (a trial writing right now) is skipped, not an error
+  const writing = copyOf("bohb");
+  const tdir3 = path.join(writing, fs.readdirSync(writing).find((n) => n.startsWith("TorchTrainer_"))!);
+  const before = readRay(writing).trials[0].results.length;
+  fs.appendFileSync(path.join(tdir3, "result.json"), '{"eval_loss": 9.1, "training_it');
+  assert.equal(readRay(writing).trials[0].results.length, before);
+  assert.throws(() => importRay(dirOf("asha"), { gpusPerTrial: -1 }), { message: "options.gpusPerTrial: got -1; expected a number >= 0" });
+
   const badState = copyOf("pbt");
   fs.writeFileSync(stateFileOf(badState), JSON.stringify({ runner_data: {} }));
   assert.throws(() => importRay(badState), { message: `${stateFileOf(badState)}: no "trial_data" (Ray ≥ 2.7) or "checkpoints" (older Ray) list of trials` });
