@@ -63,6 +63,8 @@ export interface LocalBackendOptions {
 
 /** The wrapper run by /bin/sh: "$@" is the trainer argv (never interpolated). */
 export const WRAPPER_SCRIPT = [
+  // private files: the trainer's logs and checkpoints are nobody else's business
+  "umask 077",
   'echo "$$" > "$TUNELAB_TRIAL_DIR/wrapper.pid"',
   "trap ':' USR1 TERM",
   '"$@"',

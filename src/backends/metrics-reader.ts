@@ -211,7 +211,7 @@ export function parseReportLine(text: string): Report | string {
   }
   if (v === null || typeof v !== "object" || Array.isArray(v)) return `metrics.jsonl: not an object: ${truncate(text)}`;
   const o = v as Record<string, unknown>;
-  if (typeof o.t !== "number" || !Number.isFinite(o.t)) return `metrics.jsonl: "t" must be a number (finite), got ${JSON.stringify(o.t) ?? "nothing"}: ${truncate(text)}`;
+  if (typeof o.t !== "number" || !Number.isFinite(o.t)) return `metrics.jsonl: "t" must be a number (finite), got ${typeof o.t === "number" ? String(o.t) : JSON.stringify(o.t) ?? "nothing"}: ${truncate(text)}`;
   const r = { ...o } as Report;
   if (typeof r.time_total_s !== "number") r.time_total_s = 0;
   if (r.checkpoint === undefined) r.checkpoint = null;
