@@ -30,5 +30,6 @@ export { methodPlan, describePlan, planPicture, type MethodPlan, type AshaPlan, 
 export {
   showExperiment, showExperiment as show, ExperimentView, LivePlot, TrialTable, quiz, Quiz, hashAnswer,
   Widget, IntProgress, HTML, Button, Dropdown, RadioButtons, IntSlider, FloatSlider, VBox, HBox, Tab, Output,
+  widgetFrontend, waitForWidgetFrontend, type WidgetFrontend,
 } from "../widgets";
 export { display, updateDisplay, type DisplayHandle, type DisplayOpts } from "../widgets/display";

@@ -5,3 +5,4 @@ export { LivePlot, ANYWIDGET_VERSION, type LivePlotOptions } from "./live-plot";
 export { TrialTable, type TrialRowData, type TrialTableOptions } from "./trial-table";
 export { ExperimentView, showExperiment, type ExperimentViewOptions } from "./experiment-view";
 export { Quiz, quiz, hashAnswer, checkAnswer, type QuizQuestion } from "./quiz";
+export { widgetFrontend, waitForWidgetFrontend, type WidgetFrontend } from "./frontend-info";

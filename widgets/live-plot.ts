@@ -19,8 +19,15 @@ import { learningCurves, type CurvePoint, type ExploitMark, type LearningCurveOp
 import { renderSvg } from "../src/plots/render";
 import { VEGA_LITE_MIME, type VegaLiteSpec } from "../src/plots/spec";
 
-/** Version range of the anywidget front-end we target (anywidget 0.11). */
-export const ANYWIDGET_VERSION = "~0.11.*";
+/**
+ * The anywidget front-ends our model accepts: ipywidgets 8 managers pick the
+ * registered anywidget whose version satisfies this range. `pip install
+ * anywidget` gives 0.9.x or 0.11.x front-ends today (its own widgets ask for
+ * "~0.9.*" / "~0.11.*", one minor only); the LivePlot module works with both
+ * (shown in test/kernel-setup/lab/), so we take either. Outside the range the
+ * manager shows an error view in place of the plot.
+ */
+export const ANYWIDGET_VERSION = ">=0.9.0 <0.12.0";
 
 export interface LivePlotOptions extends WidgetOptions {
   metric?: string;

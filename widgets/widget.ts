@@ -31,6 +31,8 @@ export type CustomHandler = (content: any, buffers: DataView[]) => void;
 interface Registry {
   widgets: Map<string, Widget>;
   controlBridges: WeakSet<object>;
+  /** control comms front-ends opened (ipywidgets 8 managers do on connect and on page reload) */
+  controlOpens?: Array<{ at: number; version: string | null }>;
 }
 const REGISTRY_SYMBOL = Symbol.for("tunelab.widgets.registry");
 
@@ -50,7 +52,8 @@ export function ensureControlTarget(bridge: KernelBridge): void {
   const reg = widgetRegistry();
   if (reg.controlBridges.has(bridge)) return;
   reg.controlBridges.add(bridge);
-  bridge.comms.registerTarget(CONTROL_TARGET, (comm) => {
+  bridge.comms.registerTarget(CONTROL_TARGET, (comm, open) => {
+    (reg.controlOpens ??= []).push({ at: Date.now(), version: typeof open?.metadata?.version === "string" ? open.metadata.version : null });
     comm.onMsg((msg) => {
       if (msg.data?.method !== "request_states") return;
       const states: Record<string, unknown> = {};

@@ -15,6 +15,7 @@ import { createConverter, isCompleteCode, Converter, Diagnostic } from "tslab/di
 import { createExecutor, ConverterSet } from "tslab/dist/executor";
 import { printQuickInfo } from "tslab/dist/inspect";
 import { KERNEL_BRIDGE_SYMBOL } from "../../widgets/kernel-bridge";
+import { ensureControlTarget } from "../../widgets/widget";
 import type { FromWorker, ToWorker } from "./control-worker";
 import { Channel, Kernel, KernelTransport } from "./handlers";
 import { installPackageFallback } from "./resolve";
@@ -142,6 +143,9 @@ async function main(): Promise<void> {
 
   // The seam library code uses (widgets/kernel-bridge.ts), before any cell runs.
   (globalThis as any)[KERNEL_BRIDGE_SYMBOL] = kernel.bridge();
+  // ipywidgets 8 managers open the control comm when they connect, before any cell runs:
+  // answer it from the start (page reloads restore widgets; widgetFrontend() knows one is there)
+  ensureControlTarget((globalThis as any)[KERNEL_BRIDGE_SYMBOL]);
   // Keep tslab's own display API (require("tslab").display) working.
   require("tslab/dist/jupyter").lastWriteDisplayData = (data: any, update: boolean) => kernel.tslabDisplay(data, update);
 

@@ -29,7 +29,7 @@ test("LivePlot (bridge double): anywidget model with bundled _esm, empty buffers
   const s = open.data.state;
   assert.deepEqual(
     [s._model_module, s._model_name, s._view_module, s._view_name, s._model_module_version, s._view_module_version],
-    ["anywidget", "AnyModel", "anywidget", "AnyView", "~0.11.*", "~0.11.*"],
+    ["anywidget", "AnyModel", "anywidget", "AnyView", ">=0.9.0 <0.12.0", ">=0.9.0 <0.12.0"],
   );
   assert.ok(s._esm.length > 100_000, "vega is bundled into the module");
   assert.match(s._esm, /export\s*\{[^}]*as default/);
