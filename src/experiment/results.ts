@@ -196,10 +196,12 @@ export function trialRows(config: ExperimentConfig, table: TrialTable): { rows: 
   const hp = Object.keys(config.space).map((k) => (fixed.includes(k) ? `config/${k}` : k));
   const columns = ["trial_id", "state", ...hp, "last_t", config.metric, "best", "gpu_seconds", "queue_seconds", "bracket", "parent"];
   const bestPer = bestPerTrial(table);
+  // as in summary.json: a CPU run used no GPU time, whatever its backend called the slots
+  const cpu = experimentDevice(config) === "cpu";
   const rows = table.list().map((tr: TrialRecord) => {
     const r: Record<string, unknown> = {
       trial_id: tr.trialId, state: tr.state, last_t: tr.lastT, [config.metric]: tr.lastValue,
-      best: bestPer.get(tr.trialId) ?? null, gpu_seconds: round6(table.gpuSeconds(tr)),
+      best: bestPer.get(tr.trialId) ?? null, gpu_seconds: cpu ? 0 : round6(table.gpuSeconds(tr)),
       queue_seconds: round6(table.queueSeconds(tr)), bracket: tr.bracket ?? null, parent: tr.parent ?? null,
     };
     Object.keys(config.space).forEach((k, i) => { r[hp[i]] = tr.config[k] ?? null; });

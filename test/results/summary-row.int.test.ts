@@ -53,6 +53,9 @@ test("a grid of the embedded default: notebook row, summary.json row and `tunela
   // the grid's runtime to its best is the whole grid's wall time (the winner is known at the end)
   assert.equal(row.runtimeMinutes, s.wall_seconds / 60);
 
+  // exp.table() agrees: no GPU time on the CPU
+  assert.deepEqual(exp.table()["gpu_seconds"].values, [0, 0]);
+
   // the row read back from the run directory is the notebook's row
   assert.deepEqual(loadRunDir(runDir), row);
 
