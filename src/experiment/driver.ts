@@ -290,10 +290,12 @@ export class Driver {
       this.wakePending = false;
       return;
     }
-    await Promise.race([
-      this.backend.wait(flush ? 0 : this.pollMs),
-      new Promise<void>((resolve) => { this.wakeUp = resolve; }),
-    ]);
+    const ms = flush ? 0 : this.pollMs;
+    // real-time backends: our own timer, cleared on a wake, so a finished run leaves no timer behind
+    let timer: NodeJS.Timeout | undefined;
+    const waited = this.backend.kind === "replay" ? this.backend.wait(ms) : new Promise<void>((r) => { timer = setTimeout(r, ms); });
+    await Promise.race([waited, new Promise<void>((resolve) => { this.wakeUp = resolve; })]);
+    if (timer) clearTimeout(timer);
     this.wakeUp = null;
     this.wakePending = false;
   }
