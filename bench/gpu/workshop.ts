@@ -38,21 +38,44 @@ const PARALLEL = argv.includes("--parallel");
 const GPUS = arg("--gpus", "0").split(",").map(Number);
 /** --cpu: a smoke run of this script without a GPU (e.g. --model small). */
 const GPU = !argv.includes("--cpu");
-const EPOCHS = 5;
+const EPOCHS = Number(arg("--epochs", "5"));
 const MODEL = arg("--model", "tiny-bloom");
-const OPTIONS: Record<string, number | string | boolean> = MODEL === "tiny-bloom" ? { train_examples: 1000, eval_examples: 100, max_length: 256 } : JSON.parse(arg("--options", "{}"));
+/**
+ * Issue 15: the workshop's situation, a PRETRAINED model FINE-TUNED on a
+ * small task. `base: "pretrained"`: tiny-bloom pretrained once on the
+ * corpus's Genesis-Numbers (src/trainer/pretrain.py, cached by content hash);
+ * dataset "task": a 16 KB slice of Deuteronomy, which the base never saw,
+ * validated on Deuteronomy's held-out blocks, so more epochs overfit.
+ */
+const TRAIN_EXAMPLES = Number(arg("--train-examples", "512"));
+const OPTIONS: Record<string, number | string | boolean> = MODEL === "tiny-bloom"
+  ? { base: "pretrained", train_examples: TRAIN_EXAMPLES, eval_examples: 64, max_length: 256, task_train_bytes: 16384 }
+  : JSON.parse(arg("--options", "{}"));
+const DATASET = arg("--dataset", "task");
+/** t counts evaluations: 4 per epoch, so the schedulers decide at quarter epochs (20 decision points in 5 epochs). */
+const EVAL_EVERY = Number(arg("--eval-every", "0.25"));
+const FULL_T = Math.round(EPOCHS / EVAL_EVERY);
 
-/** The workshop's ranges (workshop.md §2), named as the trainer reads them. */
+/**
+ * The team's ranges, chosen from the measured lr sweep (--only sweep; README's
+ * GPU section): the log-uniform range spans the sweep's good region with its
+ * best lr inside, and the grid is three lrs across it (low edge, middle, high
+ * edge) as the workshop's grid spanned its range.
+ */
+const LR_RANGE = arg("--lr-range", "3e-5,1e-3").split(",").map(Number) as [number, number];
+const GRID_LRS = arg("--grid-lrs", "3e-5,2e-4,1e-3").split(",").map(Number);
 const RANDOM_SPACE = {
-  lr: { loguniform: [5e-6, 2e-4] as [number, number] },
+  lr: { loguniform: LR_RANGE },
   batch_size: { choice: [1, 2] },
   weight_decay: { choice: [0, 0.01] },
 };
 const GRID_SPACE = {
-  lr: { grid: [1e-5, 2e-4, 5e-6] },
+  lr: { grid: GRID_LRS },
   batch_size: { grid: [1, 2] },
   weight_decay: { grid: [0, 0.01] },
 };
+const SWEEP_LRS = arg("--sweep-lrs", "1e-5,3e-5,1e-4,3e-4,1e-3,3e-3").split(",").map(Number);
+const SWEEP_EPOCHS = Number(arg("--sweep-epochs", "10"));
 
 function base(name: string): Omit<ExperimentInput, "space"> {
   return {
@@ -65,10 +88,13 @@ function base(name: string): Omit<ExperimentInput, "space"> {
     trainer: {
       command: [PY, "src/trainer/train.py"],
       model: MODEL,
+      dataset: DATASET,
       epochs: EPOCHS,
+      ...(EVAL_EVERY !== 1 ? { evalEvery: EVAL_EVERY } : {}),
       gpusPerTrial: GPU ? 1 : 0,
       // tiny-bloom: 1,000 training / 100 eval examples as the workshop; 256 tokens keeps an epoch at seconds
-      options: OPTIONS,
+      // checkpoints only at decision points (and the end), but every evaluation for PBT, whose exploits copy them
+      options: { ...OPTIONS, checkpoint_every: name.startsWith("pbt") ? 1 : 0 },
       env: {},
     },
     backend: (GPU ? { kind: "local", gpus: [GPUS[0]], slotsPerGpu: SLOTS } : { kind: "local", gpus: [] }) as ExperimentInput["backend"],
@@ -76,37 +102,50 @@ function base(name: string): Omit<ExperimentInput, "space"> {
   };
 }
 
-/**
- * Where does a wider tiny-bloom's best lr fall? The 256-wide model's lies above
- * the workshop's upper bound (2e-4), so random search rarely lands near the
- * grid's edge value. Probes run only when named in --only.
- */
-function probe(name: string, size: { hidden_size: number; n_layer: number; n_head: number }): { label: string; input: ExperimentInput; slots: number; probe: true } {
-  const b = base(name);
+/** The lr sweep the ranges come from: every lr × batch size, trained long enough to overfit. */
+function sweep(): { label: string; input: ExperimentInput; slots: number; probe: true } {
+  const b = base("sweep");
   return {
-    label: `lr probe: tiny-bloom ${size.hidden_size}×${size.n_layer}`,
-    slots: 6,
+    label: `lr sweep (${SWEEP_LRS.length} lrs × bs 1, 2; ${SWEEP_EPOCHS} epochs)`,
+    slots: 2 * SWEEP_LRS.length,
     probe: true,
-    input: { ...b, samples: 6, maxConcurrent: 6, trainer: { ...b.trainer, options: { ...OPTIONS, ...size } }, space: { lr: { grid: [5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4] }, batch_size: { grid: [1] }, weight_decay: { grid: [0] } }, method: { kind: "grid" } },
+    input: { ...b, samples: 2 * SWEEP_LRS.length, maxConcurrent: 2 * SWEEP_LRS.length, trainer: { ...b.trainer, epochs: SWEEP_EPOCHS }, space: { lr: { grid: SWEEP_LRS }, batch_size: { grid: [1, 2] }, weight_decay: { grid: [0] } }, method: { kind: "grid" } },
   };
 }
 
+// Workshop settings keep their numbers, now in evaluations (t): ASHA g=1, η=2
+// and BOHB η=4 up to the full budget (FULL_T evaluations); PBT interval 2.
 const RUNS: Array<{ label: string; input: ExperimentInput; slots?: number; probe?: true }> = [
   { label: "Manual grid (12 configs)", input: { ...base("grid"), space: GRID_SPACE, method: { kind: "grid" } } },
-  { label: "ASHA (workshop: g=1, η=2, R=5)", input: { ...base("asha-workshop"), space: RANDOM_SPACE, method: { kind: "asha", gracePeriod: 1, reductionFactor: 2, maxT: EPOCHS } } },
+  { label: `ASHA (workshop: g=1, η=2, R=${FULL_T})`, input: { ...base("asha-workshop"), space: RANDOM_SPACE, method: { kind: "asha", gracePeriod: 1, reductionFactor: 2 } } },
   { label: "ASHA (tunelab defaults: η=4)", input: { ...base("asha-default"), space: RANDOM_SPACE, method: { kind: "asha" } } },
-  { label: "BOHB (workshop: η=4, R=5)", input: { ...base("bohb-workshop"), space: RANDOM_SPACE, method: { kind: "bohb", reductionFactor: 4, maxT: EPOCHS } } },
+  { label: `TPE + ASHA (workshop: g=1, η=2, R=${FULL_T})`, input: { ...base("tpe-asha-workshop"), space: RANDOM_SPACE, method: { kind: "asha", gracePeriod: 1, reductionFactor: 2 }, searcher: { kind: "tpe" } } as ExperimentInput },
+  { label: `BOHB (workshop: η=4, R=${FULL_T})`, input: { ...base("bohb-workshop"), space: RANDOM_SPACE, method: { kind: "bohb", reductionFactor: 4 } } },
   { label: "BOHB (tunelab defaults: η=3)", input: { ...base("bohb-default"), space: RANDOM_SPACE, method: { kind: "bohb" } } },
   { label: "PBT (workshop: interval 2)", input: { ...base("pbt-workshop"), space: RANDOM_SPACE, method: { kind: "pbt", perturbationInterval: 2 } } },
   { label: "PBT (tunelab defaults: interval 1)", input: { ...base("pbt-default"), space: RANDOM_SPACE, method: { kind: "pbt" } } },
-  probe("probe-h512", { hidden_size: 512, n_layer: 8, n_head: 8 }),
-  probe("probe-h1024", { hidden_size: 1024, n_layer: 8, n_head: 16 }),
+  sweep(),
 ];
 
-interface Outcome { name: string; label: string; row: ComparisonRow; summary: Summary; wall_s: number }
+interface Outcome { name: string; label: string; row: ComparisonRow; summary: Summary; wall_s: number; startup: Startup }
 
-function curvesCsv(runDirs: string[]): string {
-  const header = ["lr", "batch_size", "weight_decay", "t", "eval_loss", "time_s", "trial"];
+/** Start-up (process start to first training step, each run of each trial) against the run's GPU time. */
+interface Startup { runs: number; startup_s: number; gpu_startup_s: number; share: number }
+function startupOf(dir: string, slots: number, gpuSeconds: number): Startup {
+  let runs = 0, sum = 0;
+  const jf = path.join(dir, "journal.jsonl");
+  for (const line of fs.existsSync(jf) ? fs.readFileSync(jf, "utf8").split("\n") : []) {
+    let e: any;
+    try { e = JSON.parse(line); } catch { continue; }
+    if (e?.type === "report" && typeof e.report?.startup_s === "number") { runs++; sum += e.report.startup_s; }
+  }
+  // a trial holds 1/slots of the GPU, as the accounting counts it
+  const g = sum / slots;
+  return { runs, startup_s: +sum.toFixed(2), gpu_startup_s: +g.toFixed(2), share: gpuSeconds > 0 ? +(g / gpuSeconds).toFixed(4) : 0 };
+}
+
+function curvesCsv(runDirs: string[], all = false): string {
+  const header = ["lr", "batch_size", "weight_decay", "t", "eval_loss", "time_s", "trial", "startup_s"];
   const lines = [header.join(",")];
   for (const dir of runDirs) {
     const jf = path.join(dir, "journal.jsonl");
@@ -124,9 +163,9 @@ function curvesCsv(runDirs: string[]): string {
         const prev = lastTotal.get(e.trialId) ?? 0;
         const step = Math.max(0, Number(e.report.time_total_s) - prev);
         lastTotal.set(e.trialId, Number(e.report.time_total_s));
-        // PBT trials change config mid-run; only whole-run curves make a clean table
-        if (dir.includes("pbt")) continue;
-        lines.push([c.lr, c.batch_size, c.weight_decay, e.report.t, e.report.eval_loss, step.toFixed(3), `${path.basename(dir)}/${e.trialId}`].join(","));
+        // PBT trials change config mid-run: their curves go to the all-trials table with the config of the moment
+        if (dir.includes("pbt") && !all) continue;
+        lines.push([c.lr, c.batch_size, c.weight_decay, e.report.t, e.report.eval_loss, step.toFixed(3), `${path.basename(dir)}/${e.trialId}`, e.report.startup_s ?? ""].join(","));
       }
     }
   }
@@ -136,16 +175,15 @@ function curvesCsv(runDirs: string[]): string {
 function save(prev: any, outcomes: Outcome[]): void {
   const merged = new Map<string, unknown>();
   for (const o of prev.runs ?? []) merged.set(o.name, o);
-  for (const o of outcomes) merged.set(o.name, { name: o.name, label: o.label, row: o.row, wall_s: o.wall_s, best: o.summary.best, best_any: o.summary.best_any, gpu_seconds: o.summary.gpu_seconds, states: o.summary.states });
+  for (const o of outcomes) merged.set(o.name, { name: o.name, label: o.label, row: o.row, wall_s: o.wall_s, best: o.summary.best, best_any: o.summary.best_any, gpu_seconds: o.summary.gpu_seconds, states: o.summary.states, startup: o.startup });
   const order = RUNS.map((r) => r.input.name);
   const runs = [...merged.values()].sort((a: any, b: any) => order.indexOf(a.name) - order.indexOf(b.name));
-  fs.writeFileSync(path.join(OUT, "results.json"), JSON.stringify({ date: new Date().toISOString(), slotsPerGpu: SLOTS, runs }, null, 1) + "\n");
+  fs.writeFileSync(path.join(OUT, "results.json"), JSON.stringify({ date: new Date().toISOString(), slotsPerGpu: SLOTS, epochs: EPOCHS, evalEvery: EVAL_EVERY, lrRange: LR_RANGE, gridLrs: GRID_LRS, options: OPTIONS, dataset: DATASET, runs }, null, 1) + "\n");
   const dirs = RUNS.map((r) => path.join(OUT, r.input.name));
-  const curvesDir = path.resolve("data/curves");
-  fs.mkdirSync(curvesDir, { recursive: true });
   // every trial of every run, early-stopped ones included: not a replay table, so not in data/curves
-  fs.writeFileSync(path.join(OUT, "curves-all-trials.csv"), curvesCsv(dirs.filter((d) => !path.basename(d).startsWith("probe"))));
-  fs.writeFileSync(path.join(curvesDir, "gpu-tiny-bloom-grid.csv"), curvesCsv([path.join(OUT, "grid")]));
+  fs.writeFileSync(path.join(OUT, "curves-all-trials.csv"), curvesCsv(dirs.filter((d) => path.basename(d) !== "sweep"), true));
+  if (fs.existsSync(path.join(OUT, "grid"))) fs.writeFileSync(path.join(OUT, "gpu-tiny-bloom-finetune-grid.csv"), curvesCsv([path.join(OUT, "grid")]));
+  if (fs.existsSync(path.join(OUT, "sweep"))) fs.writeFileSync(path.join(OUT, "gpu-tiny-bloom-finetune-sweep.csv"), curvesCsv([path.join(OUT, "sweep")]));
 }
 
 async function runOne(r: { label: string; input: ExperimentInput; slots?: number }, gpu: number): Promise<Outcome> {
@@ -163,7 +201,9 @@ async function runOne(r: { label: string; input: ExperimentInput; slots?: number
   row.method = r.label;
   const wall_s = (Date.now() - t0) / 1000;
   process.stderr.write(`${tag} best ${JSON.stringify(summary.best)} gpu_s ${summary.gpu_seconds.toFixed(0)} wall ${wall_s.toFixed(0)} s\n`);
-  return { name: r.input.name, label: r.label, row, summary, wall_s };
+  const startup = startupOf(input.runDir!, r.slots ?? SLOTS, summary.gpu_seconds);
+  process.stderr.write(`${tag} start-up ${startup.startup_s} s over ${startup.runs} runs = ${(100 * startup.share).toFixed(1)}% of GPU time\n`);
+  return { name: r.input.name, label: r.label, row, summary, wall_s, startup };
 }
 
 async function main(): Promise<void> {

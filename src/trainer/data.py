@@ -158,3 +158,31 @@ def workshop_subset(train: List[Dict], val: List[Dict], n_train: int = 1000, n_v
             random.Random(seed).shuffle(idx)
             return [rows[i] for i in idx[:n]]
     return pick(train, n_train), pick(val, n_val)
+
+
+# ---------------------------------------------------------------- pretraining and the fine-tuning task
+# The workshop fine-tunes a PRETRAINED model on a small task, where too many
+# epochs overfit.  Offline, both come from the shipped corpus: the base model
+# is pretrained on Genesis-Numbers, the task is Deuteronomy (a book the base
+# never saw), of which only a small slice is the training set.
+TASK_MARK = b"These be the words which Moses spake"  # Deuteronomy 1:1
+TASK_TRAIN_BYTES = 8192  # the task's training slice: small, so a few epochs overfit
+
+
+def pretrain_and_task(data: bytes) -> Tuple[bytes, bytes]:
+    """(pretraining text, task text): the corpus cut at Deuteronomy 1:1."""
+    i = data.find(TASK_MARK)
+    if i < 0:
+        raise DataError(f"the corpus has no line starting {TASK_MARK.decode()!r} (Deuteronomy 1:1): "
+                        f"the pretrain/task split needs the shipped kjv-pentateuch.txt")
+    return data[:i], data[i:]
+
+
+def task_split(data: bytes, train_bytes: int = TASK_TRAIN_BYTES) -> Tuple[bytes, bytes]:
+    """(task train, task validation): the task text's fixed block split, the
+    training part cut to its first train_bytes (validation keeps all its blocks)."""
+    if not isinstance(train_bytes, int) or train_bytes < 1024:
+        raise DataError(f"trainer.task_train_bytes must be an integer >= 1024, got {train_bytes!r}")
+    _, task = pretrain_and_task(data)
+    tr, va = split_corpus(task)
+    return tr[:train_bytes], va

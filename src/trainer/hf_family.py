@@ -39,7 +39,8 @@ import time
 from collections import Counter
 from typing import Any, Dict, List, Optional
 
-from data import (DataError, REPO_ROOT, load_corpus_bytes, load_squad, split_corpus, workshop_subset)
+from data import (DataError, REPO_ROOT, TASK_TRAIN_BYTES, load_corpus_bytes, load_squad, split_corpus, task_split,
+                  workshop_subset)
 
 DEFAULT_MODEL = "bigscience/bloomz-560m"
 TINY = {"hidden_size": 256, "n_layer": 4, "n_head": 8}
@@ -201,10 +202,23 @@ def run(ctx) -> None:
         if os.path.isfile(mp):
             with open(mp) as f:
                 meta = json.load(f)
+    base = opts.get("base")
+    if base and ctx.model != "tiny-bloom":
+        ctx.fail(f"trainer.base is for tiny-bloom (a hub model such as {ctx.model!r} is pretrained already: name it as the model)")
+    if base == "pretrained":
+        # the base of src/trainer/pretrain.py: tiny-bloom pretrained on the corpus, built once, cached by content hash
+        import pretrain
+        t_base = time.monotonic()
+        base = pretrain.ensure_base("tiny-bloom", {"steps": opts.get("base_steps"), "lr": opts.get("base_lr")},
+                                    opts.get("base_corpus"), log=lambda m: print(f"[{ctx.trial_id}] {m}", file=sys.stderr, flush=True))
+        ctx.base_prep_s = time.monotonic() - t_base
+        ctx._waited += ctx.base_prep_s  # not this trial's training time
+    if base and not os.path.isfile(os.path.join(str(base), "config.json")):
+        ctx.fail(f"trainer.base {base!r} is not a HF model directory (config.json missing): use \"pretrained\" or a directory written by pretrain.py")
     if ctx.model == "tiny-bloom":
         tok = ByteTokenizer()
-        if restore:
-            model = BloomForCausalLM.from_pretrained(restore)
+        if restore or base:
+            model = BloomForCausalLM.from_pretrained(restore or base)
         else:
             size = {k: int(opts.get(k, v)) for k, v in TINY.items()}
             cfg = BloomConfig(vocab_size=tok.vocab_size, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
@@ -225,7 +239,7 @@ def run(ctx) -> None:
     dataset_used = "squad"
     want = ctx.dataset
     try:
-        if want == "corpus" or (want and want.endswith(".txt")):
+        if want in ("corpus", "task") or (want and want.endswith(".txt")):
             raise DataError("corpus requested")
         tr_rows, va_rows, src = load_squad(want)
         tr_rows, va_rows = workshop_subset(tr_rows, va_rows, int(opts.get("train_examples", 1000)),
@@ -234,17 +248,21 @@ def run(ctx) -> None:
         eval_ds = squad_examples(va_rows, tok, max_len, torch)
         print(f"[{ctx.trial_id}] data: SQuAD v1.1 from {src}: {len(train_ds)} train / {len(eval_ds)} validation", flush=True)
     except DataError as e:
-        explicit = want == "corpus" or (want and want.endswith(".txt"))
+        explicit = want in ("corpus", "task") or (want and want.endswith(".txt"))
         if ctx.model != "tiny-bloom" and not explicit:
             raise
         if not explicit:
             ctx.warn(f"SQuAD unavailable ({e}); tiny-bloom falls back to the small corpus (causal LM on byte chunks)")
-        tr, va = split_corpus(load_corpus_bytes(want if want and want.endswith(".txt") else None))
         if not isinstance(tok, ByteTokenizer):
             ctx.fail("the corpus fallback needs tiny-bloom's byte tokenizer")
+        if want == "task":
+            # the fine-tuning task (data.task_split): a small slice of Deuteronomy, which the base never saw
+            tr, va = task_split(load_corpus_bytes(None), int(opts.get("task_train_bytes", TASK_TRAIN_BYTES)))
+        else:
+            tr, va = split_corpus(load_corpus_bytes(want if want and want.endswith(".txt") else None))
         train_ds = corpus_examples(tr, int(opts.get("train_examples", 1000)), max_len, torch)
         eval_ds = corpus_examples(va, int(opts.get("eval_examples", 100)), max_len, torch)
-        va_rows, dataset_used = [], "corpus"
+        va_rows, dataset_used = [], "task" if want == "task" else "corpus"
         print(f"[{ctx.trial_id}] data: corpus fallback (NOT SQuAD): {len(train_ds)} train / {len(eval_ds)} validation chunks of {max_len} bytes", flush=True)
 
     # precision
@@ -262,8 +280,14 @@ def run(ctx) -> None:
     # optimizer + linear schedule continuing from start_t (not under DeepSpeed)
     bs = hp["batch_size"]
     spe = math.ceil(len(train_ds) / (bs * world))
-    total = spe * ctx.max_t
-    offset = spe * ctx.start_t
+    k = ctx.evals_per_epoch
+    if ctx.eval_every_steps:
+        ctx.fail(f"trainer.evalEvery {ctx.eval_every_steps} (steps) is for the small model; for {ctx.model!r} give a fraction of an epoch (0.25 = 4 evaluations per epoch)")
+
+    def bound(t: int) -> int:  # optimizer steps done once evaluation t is reported
+        return (t // k) * spe + round((t % k) * spe / k)
+    total = bound(ctx.max_t)
+    offset = bound(ctx.start_t)
     optimizers = (None, None)
     if not ds_path:
         if cuda:
@@ -294,6 +318,9 @@ def run(ctx) -> None:
         report_to="none", seed=ctx.seed, fp16=fp16, bf16=bf16, disable_tqdm=True, remove_unused_columns=False,
         dataloader_num_workers=0,
     )
+    if k > 1:
+        # t counts evaluations: the Reporter asks for one at each interval's last step
+        args_kw.update(max_steps=total - offset, eval_strategy="no", logging_strategy="no")
     if ds_path:
         args_kw["deepspeed"] = ds_path
     if not cuda:
@@ -343,6 +370,7 @@ def run(ctx) -> None:
             self.train_time = 0.0
             self.steps = 0
             self.train_loss = None
+            self.next_t = ctx.start_t + 1
 
         def save(self, rel: str, t_done: int, epoch_step: int) -> None:
             tr = self.trainer
@@ -367,12 +395,21 @@ def run(ctx) -> None:
             ctx.atomic_save(write, rel)
             barrier()
 
-        def on_epoch_begin(self, args, state, control, **kw):
+        def on_train_begin(self, args, state, control, **kw):
+            ctx.mark_started()
             self.epoch_t0 = time.perf_counter()
-            self.steps = 0
+
+        def on_epoch_begin(self, args, state, control, **kw):
+            if k == 1:
+                self.epoch_t0 = time.perf_counter()
+                self.steps = 0
 
         def on_step_end(self, args, state, control, **kw):
             self.steps += 1
+            if k > 1 and offset + state.global_step == bound(self.next_t):
+                self.train_time = time.perf_counter() - self.epoch_t0
+                control.should_evaluate = True
+                control.should_log = True
             flag = ctx._preempt
             if world > 1 and torch.distributed.is_initialized():
                 x = torch.tensor([1.0 if flag else 0.0], device=next(kw["model"].parameters()).device)
@@ -395,7 +432,8 @@ def run(ctx) -> None:
         def on_evaluate(self, args, state, control, metrics=None, **kw):
             if self.preempting or metrics is None:
                 return
-            t = ctx.start_t + int(round(state.epoch or 0))
+            t = ctx.start_t + int(round(state.epoch or 0)) if k == 1 else self.next_t
+            self.next_t = t + 1
             m = kw.get("model") or self.trainer.model
             line = {
                 "eval_loss": metrics.get("eval_loss"),
@@ -414,8 +452,13 @@ def run(ctx) -> None:
                 "precision": "bf16" if bf16 else "fp16" if fp16 else "fp32",
                 "deepspeed": bool(ds_path),
             }
+            if k > 1:
+                line["epoch"] = round(bound(t) / spe, 4)  # epochs trained so far (t counts evaluations)
             line.update(gen_metrics(m))
             ctx.end_epoch(t, line, lambda rel: self.save(rel, t, 0), barrier)
+            if k > 1:
+                self.epoch_t0 = time.perf_counter()
+                self.steps = 0
 
     rep = Reporter()
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,

@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from data import eval_offsets, epoch_offsets, load_corpus_bytes, split_corpus
+from data import TASK_TRAIN_BYTES, eval_offsets, epoch_offsets, load_corpus_bytes, split_corpus, task_split
 
 FORMAT = "tunelab-small-v1"
 
@@ -37,6 +37,7 @@ DEFAULTS: Dict[str, Any] = {
     "steps_per_epoch": None,     # overrides tokens_per_epoch when set
     "eval_windows": 96,          # × seq_len bytes of validation text
     "threads": 1,
+    "task_train_bytes": TASK_TRAIN_BYTES,  # dataset "task": the fine-tuning set's size
 }
 MODEL_KEYS = ("seq_len", "d_model", "n_layer", "n_head")
 REPORTS = ("eval_loss", "eval_ppl", "train_loss", "tokens_per_s", "lr")
@@ -101,8 +102,39 @@ def _windows(data: torch.Tensor, offsets, seq_len: int) -> torch.Tensor:
     return torch.stack([data[o:o + seq_len + 1] for o in offsets]).long()
 
 
+def load_base(ctx, opts: Dict[str, Any]):
+    """The base checkpoint named by trainer.options.base, or None.
+
+    "pretrained": the cached base of pretrain.py (built once when missing);
+    else a directory holding base.pt, or a .pt file, written by pretrain.py.
+    """
+    base = ctx.options.get("base")
+    if not base:
+        return None
+    if base == "pretrained":
+        import sys as _sys
+        import pretrain
+        ov = {"steps": ctx.options.get("base_steps"), "lr": ctx.options.get("base_lr")}
+        base = pretrain.ensure_base("small", ov, ctx.options.get("base_corpus"),
+                                    log=lambda m: print(f"[{ctx.trial_id}] {m}", file=_sys.stderr, flush=True))
+    p = os.path.join(base, "base.pt") if os.path.isdir(base) else base
+    if not os.path.isfile(p):
+        ctx.fail(f"trainer.base {base!r}: no base.pt there (use \"pretrained\" or a directory written by src/trainer/pretrain.py)")
+    ck = torch.load(p, map_location="cpu")
+    if not isinstance(ck, dict) or ck.get("format") != "tunelab-base-v1":
+        ctx.fail(f"trainer.base {p}: not a small-model base (format {ck.get('format') if isinstance(ck, dict) else None!r}, expected 'tunelab-base-v1')")
+    return ck
+
+
+def step_bound(t: int, steps: int, k: int, every) -> int:
+    """Optimizer steps done once evaluation t is reported (t counts evaluations)."""
+    if every:
+        return t * every
+    return (t // k) * steps + round((t % k) * steps / k)
+
+
 def run(ctx) -> None:
-    """Train epochs start_t+1 .. max_t, reporting through ctx (train.py)."""
+    """Train evaluations start_t+1 .. max_t, reporting through ctx (train.py)."""
     opts = dict(DEFAULTS)
     for k, v in ctx.options.items():
         if k in DEFAULTS:
@@ -112,24 +144,37 @@ def run(ctx) -> None:
     torch.use_deterministic_algorithms(True)
     torch.manual_seed(ctx.seed)
 
-    train_b, val_b = split_corpus(load_corpus_bytes(ctx.dataset))
+    raw = load_corpus_bytes(ctx.dataset if ctx.dataset not in (None, "task") else None)
+    if ctx.dataset == "task":
+        # the fine-tuning task: a small slice of a book the base never saw (data.task_split)
+        train_b, val_b = task_split(raw, int(opts["task_train_bytes"]))
+    else:
+        train_b, val_b = split_corpus(raw)
     train = torch.frombuffer(bytearray(train_b), dtype=torch.uint8)
     val = torch.frombuffer(bytearray(val_b), dtype=torch.uint8)
 
+    t_base = time.monotonic()
+    base = load_base(ctx, opts)
+    ctx.base_prep_s = time.monotonic() - t_base
+    ctx._waited += ctx.base_prep_s  # pretraining the base (once) is not this trial's training time
     ckpt = ctx.load_restore(lambda p: torch.load(p, map_location="cpu"))
     if ckpt is not None:
         if ckpt.get("format") != FORMAT:
             ctx.fail(f"restore_from is not a small-model checkpoint (format {ckpt.get('format')!r}, expected {FORMAT!r})")
-        for k in MODEL_KEYS:  # the architecture comes from the checkpoint
-            if k in ctx.options and ctx.options[k] != ckpt["model_options"][k]:
-                ctx.warn(f"trainer.{k}={ctx.options[k]} ignored: the checkpoint has {ckpt['model_options'][k]}")
-            opts[k] = ckpt["model_options"][k]
+    arch = ckpt if ckpt is not None else base
+    if arch is not None:
+        for k in MODEL_KEYS:  # the architecture comes from the checkpoint (or the base)
+            if k in ctx.options and ctx.options[k] != arch["model_options"][k]:
+                ctx.warn(f"trainer.{k}={ctx.options[k]} ignored: the checkpoint has {arch['model_options'][k]}")
+            opts[k] = arch["model_options"][k]
 
     seq_len = int(opts["seq_len"])
     model = ByteLM(seq_len, int(opts["d_model"]), int(opts["n_layer"]), int(opts["n_head"]), float(opts["dropout"]))
+    if ckpt is None and base is not None:
+        model.load_state_dict(base["model"])  # fine-tuning: pretrained weights, a fresh optimizer
     hp = ctx.hparams
     opt = torch.optim.AdamW(model.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
-    resume_step = 0
+    resume_frac = 0.0
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
@@ -138,14 +183,12 @@ def run(ctx) -> None:
             g["lr"] = hp["lr"]
             g["weight_decay"] = hp["weight_decay"]
         if ckpt.get("t") == ctx.start_t and ckpt.get("epoch_step", 0) > 0:
-            # preempted mid-epoch: continue at the same fraction of the epoch
-            resume_step = ckpt["epoch_step"]
+            # preempted inside an evaluation interval: continue at the same fraction of it
             resume_frac = ckpt["epoch_step"] / max(1, ckpt["steps_in_epoch"])
 
     bs = hp["batch_size"]
     steps = int(opts["steps_per_epoch"]) if opts["steps_per_epoch"] else max(1, math.ceil(int(opts["tokens_per_epoch"]) / (bs * seq_len)))
-    if resume_step:
-        resume_step = min(steps, round(resume_frac * steps))
+    k, every = ctx.evals_per_epoch, ctx.eval_every_steps
     ev = _windows(val, eval_offsets(len(val), seq_len, int(opts["eval_windows"])), seq_len)
 
     def evaluate() -> float:
@@ -159,21 +202,28 @@ def run(ctx) -> None:
         model.train()
         return loss
 
-    def save(rel: str, t_done: int, epoch_step: int) -> None:
+    def save(rel: str, t_done: int, part: int, chunk: int) -> None:
+        # epoch_step / steps_in_epoch: the position inside the interval after t_done
+        # (with one evaluation per epoch, inside the epoch: the old meaning)
         ctx.atomic_save(lambda p: torch.save({
             "format": FORMAT, "model": model.state_dict(), "optimizer": opt.state_dict(),
-            "t": t_done, "epoch_step": epoch_step, "steps_in_epoch": steps,
-            "hparams": dict(hp), "model_options": {k: opts[k] for k in MODEL_KEYS},
+            "t": t_done, "epoch_step": part, "steps_in_epoch": chunk,
+            "hparams": dict(hp), "model_options": {k_: opts[k_] for k_ in MODEL_KEYS},
         }, p), rel)
 
+    offs_epoch, offs = 0, []
     model.train()
+    ctx.mark_started()
     for t in range(ctx.start_t + 1, ctx.max_t + 1):
-        offs = epoch_offsets(len(train), seq_len, steps * bs, ctx.seed, t)
+        lo, hi = step_bound(t - 1, steps, k, every), step_bound(t, steps, k, every)
+        first = lo + min(hi - lo, round(resume_frac * (hi - lo)))
+        resume_frac = 0.0
         t0 = time.perf_counter()
         loss_sum, n_loss, tokens = 0.0, 0, 0
-        first = resume_step
-        resume_step = 0
-        for s in range(first, steps):
+        for g in range(first, hi):
+            e, s = g // steps + 1, g % steps
+            if e != offs_epoch:  # the epoch's windows: a function of (seed, epoch) only
+                offs_epoch, offs = e, epoch_offsets(len(train), seq_len, steps * bs, ctx.seed, e)
             batch = _windows(train, offs[s * bs:(s + 1) * bs], seq_len)
             logits = model(batch[:, :-1])
             loss = F.cross_entropy(logits.reshape(-1, 256), batch[:, 1:].reshape(-1))
@@ -184,8 +234,8 @@ def run(ctx) -> None:
             n_loss += 1
             tokens += bs * seq_len
             if ctx.preempt_requested():
-                # finish the step (done), checkpoint mid-epoch, report, exit 0
-                ctx.preempt(lambda rel: save(rel, t - 1, s + 1), partial_steps=s + 1)
+                # finish the step (done), checkpoint inside the interval, report, exit 0
+                ctx.preempt(lambda rel: save(rel, t - 1, g + 1 - lo, hi - lo), partial_steps=g + 1 - lo)
         train_time = time.perf_counter() - t0
         eval_loss = evaluate()
         metrics = {
@@ -199,4 +249,6 @@ def run(ctx) -> None:
             "batch_size": bs,
             "steps": n_loss,
         }
-        ctx.end_epoch(t, metrics, lambda rel: save(rel, t, 0))
+        if k > 1 or every:
+            metrics["epoch"] = round(hi / steps, 4)  # epochs trained so far (t counts evaluations)
+        ctx.end_epoch(t, metrics, lambda rel: save(rel, t, 0, hi - lo))

@@ -13,7 +13,9 @@ Report lines (metrics.jsonl, one JSON object per line, written whole with a
 single write + flush + fsync):
   {"t", "<metric>", "time_total_s", "checkpoint", "trial_id", "train_loss",
    "tokens_per_s", "lr", ...}
-  * t is the epoch (1-based), continuing from start_t.
+  * t is the epoch (1-based), continuing from start_t; with trainer.evalEvery
+    (a fraction of an epoch, or N steps) t counts evaluations instead: each
+    evaluation is one report, and max_t is then a number of evaluations.
   * A non-finite value (NaN/inf: a diverged run) is written as null, and the
     line carries "diverged": true.  JSON has no NaN; treat null as worst.
   * time_total_s: seconds spent training and evaluating, summed over the
@@ -64,6 +66,7 @@ HF_HP_DEFAULTS = {"lr": 5e-5, "weight_decay": 0.0, "batch_size": 1}
 SMALL_MODELS = ("small",)
 HF_BUILTIN = ("tiny-bloom",)
 POLL_S = 0.2
+PROCESS_T0 = time.monotonic()  # start-up (imports, model, data, device) is measured from here
 
 
 class InputError(Exception):
@@ -115,6 +118,28 @@ def parse_hparams(config: Dict[str, Any], family: str) -> Dict[str, Any]:
     return out
 
 
+def parse_eval_every(v: Any):
+    """(evaluations per epoch, steps per evaluation or None) from trainer.evalEvery.
+
+    Unset or 1: once per epoch.  0 < v < 1: a fraction of an epoch, whose
+    inverse must be a whole number (0.25 = 4 evaluations per epoch), so every
+    epoch ends on an evaluation.  An integer v > 1: every v optimizer steps,
+    counted across epochs (t = evaluations; epochs play no part in t).
+    """
+    if v is None or v == 1:
+        return 1, None
+    if not _finite(v) or v <= 0:
+        raise InputError(f"trainer.evalEvery must be a fraction of an epoch (0 < x < 1, e.g. 0.25) or a whole number of steps, got {v!r}")
+    if v < 1:
+        k = round(1 / v)
+        if abs(k * v - 1) > 1e-6:
+            raise InputError(f"trainer.evalEvery {v!r}: a fraction of an epoch must be 1/k for a whole k (0.5, 0.25, 0.2, 0.1, ...)")
+        return k, None
+    if v != int(v):
+        raise InputError(f"trainer.evalEvery {v!r}: steps must be a whole number (or give a fraction of an epoch below 1)")
+    return 1, int(v)
+
+
 def _int(spec: Dict[str, Any], key: str, lo: int) -> int:
     v = spec.get(key)
     if not _finite(v) or v != int(v) or v < lo:
@@ -160,6 +185,7 @@ class Trial:
         if not _finite(ce) or ce != int(ce) or ce < 0:
             raise InputError(f"trainer.checkpoint_every must be an integer >= 0, got {ce!r}")
         self.checkpoint_every = int(ce)
+        self.evals_per_epoch, self.eval_every_steps = parse_eval_every(opts.get("evalEvery", opts.get("eval_every")))
         rf = spec.get("restore_from")
         self.restore_path: Optional[str] = None
         if rf is not None:
@@ -179,6 +205,9 @@ class Trial:
         self._last_value: Optional[float] = None
         self._epoch_ckpts: List[str] = []
         self._preempt = False
+        self.startup_s: Optional[float] = None
+        self.base_prep_s = 0.0
+        self._startup_reported = False
         self.preempt_hook: Callable[[], bool] = lambda: self._preempt
 
     # ------------------------------------------------------------ signals
@@ -231,10 +260,20 @@ class Trial:
         finally:
             os.close(fd)
 
+    def mark_started(self) -> None:
+        """The family calls this just before its first training step: what came
+        before (interpreter, imports, model, data, device) is start-up."""
+        if self.startup_s is None:
+            self.startup_s = time.monotonic() - PROCESS_T0 - self.base_prep_s  # a base pretrained here is not start-up
+
     def _line(self, t: int, metrics: Dict[str, Any], checkpoint: Optional[str]) -> Dict[str, Any]:
         line: Dict[str, Any] = {"t": t, self.metric: metrics.get(self.metric),
                                 "time_total_s": round(self.time_total(), 4), "checkpoint": checkpoint,
                                 "trial_id": self.trial_id}
+        if self.startup_s is not None and not self._startup_reported:
+            # once per run (a resume or PBT exploit is a new process): start-up apart from training
+            line["startup_s"] = round(self.startup_s, 4)
+            self._startup_reported = True
         for k, v in metrics.items():
             line.setdefault(k, v)
         return line
