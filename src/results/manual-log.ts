@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parsePyRepr, type PyValue } from "./pyrepr";
 import { parseCsv } from "./csv";
-import { csvField } from "./format";
+import { csvField, exportSource } from "./format";
 import type { ComparisonRow, HParamValue, ScheduleStep } from "./row";
 import { rowFromSummary, type SummaryForRow } from "./summary-row";
 
@@ -133,10 +133,11 @@ export function parseManualLogFiles(files: string[]): ManualLog {
   return out;
 }
 
-/** The CSV logs_parser.py wrote: tag,lr,bs,wd,eval_loss,runtime_s (+ source). */
+/** The CSV logs_parser.py wrote: tag,lr,bs,wd,eval_loss,runtime_s (+ source, without absolute paths: the file is shared). */
 export function manualRunsCsv(runs: ManualRun[]): string {
   const cols = ["tag", "lr", "bs", "wd", "eval_loss", "runtime_s", "source"] as const;
-  return [cols.join(","), ...runs.map((r) => cols.map((c) => csvField(r[c] ?? "")).join(","))].join("\n") + "\n";
+  const cell = (r: ManualRun, c: (typeof cols)[number]) => (c === "source" ? exportSource(r.source) : r[c] ?? "");
+  return [cols.join(","), ...runs.map((r) => cols.map((c) => csvField(cell(r, c))).join(","))].join("\n") + "\n";
 }
 
 /** danfojs DataFrame of the runs (lazy: danfojs is heavy). */

@@ -63,6 +63,11 @@ test("manualRunsCsv matches logs_parser.py's columns", () => {
   assert.equal(csv, "tag,lr,bs,wd,eval_loss,runtime_s,source\nlr1e-05_bs1_wd0.0,0.00001,1,0,9.720812797546387,993.66,a.out\n");
 });
 
+test("manualRunsCsv: a log read from an absolute path keeps only its last two parts", () => {
+  const csv = manualRunsCsv(parseManualLog(LOG, "/home/ana/logs/bloom_hpo-39567495.out").runs.slice(0, 1));
+  assert.equal(csv.split("\n")[1], "lr1e-05_bs1_wd0.0,0.00001,1,0,9.720812797546387,993.66,logs/bloom_hpo-39567495.out");
+});
+
 test("reference data: the workshop's 12-run grid and its 354 GPU-minute manual row", () => {
   const runs = loadReference();
   assert.equal(runs.length, 12);
