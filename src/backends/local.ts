@@ -29,7 +29,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { AdoptedTrial, Backend, BackendEvent, Report, TrialLaunch, TrialState } from "./types";
-import { MetricsFileReader, offsetAfterRecords } from "./metrics-reader";
+import { MetricsFileReader, newReaderState, offsetAfterRecords, parseNewBytes } from "./metrics-reader";
 import {
   checkTrialId,
   clearDecisionsAfter,
@@ -294,14 +294,17 @@ export class LocalBackend implements Backend {
       if (!trial || !sub) throw new Error(`adopt ${a.trialId}: no trial.json/submit.json in ${dir} (the run was journaled but its files were never written)`);
       const metrics = path.join(dir, "metrics.jsonl");
       let reader: MetricsFileReader;
+      let buf = Buffer.alloc(0);
+      try {
+        buf = fs.readFileSync(metrics);
+      } catch {
+        /* none yet */
+      }
+      // the last report already journaled: a trial that reached max_t while no driver watched is completed, not stopped
+      const seenReports = parseNewBytes(buf, newReaderState(), { final: true, maxRecords: a.reportsSeen }).reports;
+      const lastSeen = seenReports.length ? seenReports[seenReports.length - 1] : null;
       if (a.offset !== undefined) reader = new MetricsFileReader(metrics, { offset: a.offset, lines: a.reportsSeen });
       else {
-        let buf = Buffer.alloc(0);
-        try {
-          buf = fs.readFileSync(metrics);
-        } catch {
-          /* none yet */
-        }
         const { offset, lines } = offsetAfterRecords(buf, a.reportsSeen);
         // fewer complete lines than seen (a torn line was counted?): skip the rest when it completes
         reader = new MetricsFileReader(metrics, { offset, lines, skip: a.reportsSeen - lines });
@@ -325,7 +328,7 @@ export class LocalBackend implements Backend {
         gpuIds: lf?.gpuIds ?? [],
         slotIds: lf?.slotIds ?? [],
         reader,
-        lastReport: null,
+        lastReport: lastSeen,
         requested: control?.requested,
         stderrStart: 0,
         adopted: true,
