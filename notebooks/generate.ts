@@ -32,7 +32,7 @@ const settingsCell = (): CellSpec => code(settingsCellSource(DEFAULT_SETTINGS), 
  */
 type MethodInput = Partial<MethodSpec> & { kind: MethodKind };
 const ASHA_METHOD: MethodInput = { kind: "asha", gracePeriod: 1, reductionFactor: 2 };
-const PBT_METHOD: MethodInput = { kind: "pbt", perturbationInterval: 1, quantileFraction: 0.25, resampleProbability: 0.25 };
+const PBT_METHOD: MethodInput = { kind: "pbt", perturbationInterval: 1, quantileFraction: 0.25, resampleProbability: 0.25, synch: true };
 const BOHB_METHOD: MethodInput = { kind: "bohb", reductionFactor: 2 };
 /** PBT's population, as its cell computes it from the settings. */
 const pbtPopulation = (samples: number) => Math.max(4, Math.floor(samples / 2));
@@ -94,12 +94,15 @@ Run this notebook first. It checks, in order: the TypeScript kernel, the interac
 
 The next cell is the **only** cell you edit, in every notebook. If your instructor handed you these notebooks, it is already filled in for your team: your name, the team folder where everyone's results meet, the backend (local machine or cluster) and the search ranges.`),
   settingsCell(),
-  code(`import { results, quiz, kernelInfo, clusterCheck, formatCheckReport } from "tunelab";`),
+  code(`import { results, quiz, kernelInfo, waitForWidgetFrontend, clusterCheck, formatCheckReport } from "tunelab";`),
   md(`## 1. The kernel
 
 You are in the \`tunelab\` kernel if the line below names it. In another TypeScript kernel (stock tslab) the notebooks still compute, but without live widgets.`),
   code(`const k = kernelInfo();
-console.log(\`Node \${k.node} on \${k.platform}; \${k.kernel ? \`kernel: \${k.kernel}\` : "not the tunelab kernel"}; \${k.widgets}\`);`),
+// a JupyterLab 4 / Notebook 7 widget manager announces itself when the page connects; give a slow page 2 s
+const w = await waitForWidgetFrontend(2000);
+console.log(\`Node \${k.node} on \${k.platform}; \${k.kernel ? \`kernel: \${k.kernel}\` : "not the tunelab kernel"}\`);
+console.log(\`interactive widgets here: \${w.description}\`);`),
   md(`## 2. Widgets
 
 Below is a one-question quiz. Widgets are working if it shows **radio buttons and a "check" button** that answers when clicked.
@@ -306,7 +309,7 @@ const pbtRight = `${pbtPoints.length}: perturbation points are only t = ${pbtPoi
 const pbt = nb([
   md(`# 03 · PBT: train a population, copy the winners
 
-**What PBT decides:** at every *perturbation interval* each trial is ranked in the population. A trial in the bottom quantile **exploits**: it loads the checkpoint (weights and optimizer) of a trial from the top quantile, then **explores**: it perturbs the copied hyperparameters (multiplies each by one of the perturbation factors, or resamples it). Nobody is stopped; the population keeps its size. The cell after the experiment prints the interval, the quantile and the factors this run uses.
+**What PBT decides:** at every *perturbation interval* each trial is ranked in the population (here synchronously: members wait at each perturbation point until the whole population has reached it; asynchronous PBT ranks each member against the latest results as it arrives). A trial in the bottom quantile **exploits**: it loads the checkpoint (weights and optimizer) of a trial from the top quantile, then **explores**: it perturbs the copied hyperparameters (multiplies each by one of the perturbation factors, or resamples it). Nobody is stopped; the population keeps its size. The cell after the experiment prints the interval, the quantile and the factors this run uses.
 
 **When:** only at perturbation points, where trials save a checkpoint.
 
@@ -506,12 +509,19 @@ if (!rows.some((r) => r.method === "manual")) {
 }`),
   code(`const cmp = results.compare(rows, { baseline: "manual" });
 cmp`),
+  md(`## A teammate who used Ray Tune
+
+A Ray Tune experiment directory (\`~/ray_results/<name>/\`) becomes a row with \`results.importRay(dir, { member })\`; save it to the team folder like any other row (\`await folder.save(row)\`) and rerun the cells above. Here, the example that ships with tunelab: the original workshop's ASHA run (Ray's on-disk layout, rebuilt from the workshop's published records), compared with the workshop's own manual grid — same model and task, so its cost ratio means something. It is not added to your team's table: its GPUs and model are not yours.`),
+  code(`const path = require("path");
+const rayDir = path.join(path.dirname(results.referenceDir()), "ray-example", "bloom_fsdp_tune");
+const rayRow = results.importRay(rayDir, { member: "ray-example" });
+console.log(\`\${rayRow.label}: best \${rayRow.bestValue} at the full budget (\${rayRow.maxT} epochs), \${rayRow.gpuMinutes.toFixed(1)} GPU-minutes\`);
+results.compare([results.referenceManualRow(), rayRow], { baseline: "manual" })`),
   code(`await results.figure(cmp.chartSpec())`),
   md(`## Export the group summary
 
 The Markdown table, the CSV and a discussion prefilled with the facts computed from the rows. Edit the discussion before you hand it in.`),
   code(`const fs = require("fs");
-const path = require("path");
 const outDir = path.resolve("exports");
 fs.mkdirSync(outDir, { recursive: true });
 const base = path.join(outDir, \`\${settings.team.replace(/[^A-Za-z0-9_.-]/g, "_")}-summary\`);

@@ -64,6 +64,8 @@ export interface PbtPlan {
   resampleProbability: number;
   /** explore multiplies a copied value by one of these (or resamples it). */
   perturbationFactors: number[];
+  /** synchronous: members wait at each point until all have reached it, then the bottom ones exploit. */
+  synch: boolean;
 }
 
 export interface MethodPlan {
@@ -170,6 +172,7 @@ export function methodPlan(input: ExperimentConfig | ExperimentInput): MethodPla
       quantileFraction: m.quantileFraction,
       resampleProbability: m.resampleProbability,
       perturbationFactors: [...m.perturbationFactors],
+      synch: m.synch,
     };
   }
   return plan;
@@ -207,7 +210,10 @@ export function describePlan(plan: MethodPlan, opts: { gridTrialEpochs?: number 
   if (plan.pbt) {
     const p = plan.pbt;
     out.push(`perturbation interval: ${p.perturbationInterval}; perturbation points: ${list(p.perturbationPoints)}`);
-    out.push(`population ${p.population}: at each point the bottom ${p.exploitersPerPoint} (quantile ${p.quantileFraction}) copy a top member's checkpoint and explore: each copied value ×${p.perturbationFactors.join(" or ×")}, or resampled with probability ${p.resampleProbability}`);
+    const explore = `copy a top member's checkpoint and explore: each copied value ×${p.perturbationFactors.join(" or ×")}, or resampled with probability ${p.resampleProbability}`;
+    out.push(p.synch
+      ? `population ${p.population}, synchronous: at each point, once every member has reached it, the bottom ${p.exploitersPerPoint} (quantile ${p.quantileFraction}) ${explore}`
+      : `population ${p.population}, asynchronous: a member that reaches a point while ranked in the bottom ${p.exploitersPerPoint} (quantile ${p.quantileFraction}) of the latest results must ${explore}`);
   }
   return out.join("\n");
 }

@@ -53,9 +53,12 @@ test("ASHA plan vs a simulated run of the same scheduler: every cut happens at a
 
 test("PBT plan: perturbation points and exploiters per point from the scheduler", () => {
   const plan = methodPlan(base({ kind: "pbt", perturbationInterval: 1, quantileFraction: 0.25, resampleProbability: 0.25 }, 4));
-  assert.deepEqual(plan.pbt, { perturbationInterval: 1, perturbationPoints: [1, 2, 3], population: 4, exploitersPerPoint: 1, quantileFraction: 0.25, resampleProbability: 0.25, perturbationFactors: [1.2, 0.8] });
+  assert.deepEqual(plan.pbt, { perturbationInterval: 1, perturbationPoints: [1, 2, 3], population: 4, exploitersPerPoint: 1, quantileFraction: 0.25, resampleProbability: 0.25, perturbationFactors: [1.2, 0.8], synch: false });
   assert.deepEqual(methodPlan({ ...base({ kind: "pbt", perturbationInterval: 2 }), trainer: { epochs: 8 } }).pbt!.perturbationPoints, [2, 4, 6]);
   assert.match(describePlan(plan), /^perturbation interval: 1; perturbation points: 1, 2, 3$/m);
+  assert.match(describePlan(plan), /^population 4, asynchronous: a member that reaches a point while ranked in the bottom 1 \(quantile 0\.25\)/m);
+  const synch = methodPlan(base({ kind: "pbt", perturbationInterval: 1, quantileFraction: 0.25, synch: true }, 4));
+  assert.match(describePlan(synch), /^population 4, synchronous: at each point, once every member has reached it, the bottom 1 \(quantile 0\.25\) copy a top member's checkpoint/m);
   assert.equal(planPicture(plan), null);
 });
 
