@@ -516,9 +516,14 @@ export class LocalBackend implements Backend {
       const tail = tailLines(path.join(t.dir, "stderr.log"), this.tailN, t.stderrStart);
       const how = end.code === null && end.signal ? `killed by ${end.signal}` : `exit code ${end.code}`;
       message = tail ? `${how}\n${tail}` : t.adopted && end.code === null ? `trainer process vanished without an exit marker (${how})` : how;
-      // a full disk also swallows the trainer's own complaint: say it, with the place
-      const free = freeBytes(t.dir);
-      if (free !== null && free < 1024 * 1024) message += `\nthe file system holding ${t.dir} is full (${free} bytes free): the trainer could not write its reports, checkpoints or stderr (ENOSPC)`;
+      // a full disk also swallows the trainer's own complaint: say what is known, with the place
+      if (!tail) {
+        const free = freeBytes(t.dir);
+        if (free !== null) {
+          message += `\nstderr.log is empty; ${free} bytes free on the file system holding ${t.dir}`;
+          if (free < 64 * 1024) message += `: it is full (ENOSPC), so the trainer could not write its reports, checkpoints or stderr`;
+        }
+      }
     }
     const exitCode = end.code;
     this.emitState(t, state, { exitCode, signal: end.signal, ...(message ? { message } : {}) });

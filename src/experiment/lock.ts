@@ -84,14 +84,18 @@ export function acquireRunDirLock(dir: string, purpose: "run" | "attach" = "run"
     throw fileError("create the run directory", dir, e);
   }
   const me: LockInfo = { pid: process.pid, host: os.hostname(), since: new Date().toISOString(), purpose };
-  for (let attempt = 0; attempt < 5; attempt++) {
+  for (let attempt = 0; attempt < 25; attempt++) {
     try {
       const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
       try {
         fs.writeSync(fd, JSON.stringify(me) + "\n");
-      } finally {
+      } catch (e) {
+        // an empty lock (a full disk) would block the next driver: take it back
         fs.closeSync(fd);
+        fs.rmSync(file, { force: true });
+        throw fileError("write the lock", file, e);
       }
+      fs.closeSync(fd);
       held().add(file);
       let released = false;
       return {
@@ -104,6 +108,7 @@ export function acquireRunDirLock(dir: string, purpose: "run" | "attach" = "run"
         },
       };
     } catch (e) {
+      if ((e as Error).message.startsWith("cannot write the lock")) throw e;
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw fileError("create the lock", file, e);
     }
     const cur = readLock(file);
