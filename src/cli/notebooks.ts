@@ -555,6 +555,14 @@ export function buildNotebooks(a: BuildOptions | string, outDir?: string): Build
       const dir = path.join(teamDir, member);
       fs.mkdirSync(dir, { recursive: true });
       const settings = settingsFor(course, team, member);
+      // the copy's settings cell must run: check its backend now, with the course's field path
+      try {
+        workshopSettings(settings as unknown as WorkshopSettingsInput, {});
+      } catch (e) {
+        if (!(e instanceof SettingsError)) throw e;
+        const where = team.backend ? `teams[${course.teams.indexOf(team)}].backend` : "defaults.backend";
+        throw new CourseError([`${where}: ${e.message.replace(/^settings\.backend: /, "")}`], typeof opts.course === "string" ? opts.course : "course");
+      }
       for (const [n, nb] of masters) {
         const salt = (cell: number, q: number) =>
           createHmac("sha256", secret).update(`${team.name}/${member}/${n}/${cell}/${q}`).digest("hex").slice(0, 16);

@@ -272,3 +272,34 @@ test("student-facing cells: no `as any`, no private global symbols, no shelling 
     assert.doesNotMatch(cellText(last), /^await exp\.run\(\);\s*console\.log\("done"\);?$/, f);
   }
 });
+
+test("tunelab notebooks build refuses a team backend the settings cell could not run, naming the course field", () => {
+  const course = JSON.parse(fs.readFileSync(example, "utf8"));
+  course.teams[1].backend.partiton = "gpu";
+  const out = tmp();
+  try {
+    assert.throws(() => buildNotebooks({ course, outDir: out }), (e: unknown) => {
+      assert.ok(e instanceof CourseError);
+      assert.equal((e as Error).message, "invalid course file course:\n  teams[1].backend: invalid backend:\n  backend.partiton: unknown key; accepted keys: kind, host, port, user, identityFile, hostKey, knownHosts, jump, partition, account, qos, reservation, time, cpusPerTrial, memPerTrial, constraint, remoteDir, setup, accounting, pollInterval, signalGrace, python");
+      return true;
+    });
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("`tunelab notebooks build --course C --out D` (the command): settings filled per member, each member's seeds differ", () => {
+  const out = tmp();
+  try {
+    const r = spawnSync(process.execPath, ["--import", "tsx", "-e", `require(${JSON.stringify(path.join(root, "src/cli/main.ts"))}).main(["notebooks", "build", "--course", ${JSON.stringify(example)}, "--out", ${JSON.stringify(out)}])`], { encoding: "utf8", cwd: root });
+    assert.equal(r.status, 0, r.stderr);
+    const settingsOf = (team: string, member: string) => cellSettings(cellText((JSON.parse(fs.readFileSync(path.join(out, team, member, "02-asha.ipynb"), "utf8")) as Notebook).cells.find((c) => cellTags(c).includes("settings"))!));
+    const ana = settingsOf("team-a", "ana"), ben = settingsOf("team-a", "ben");
+    assert.deepEqual([ana.team, ana.member, ben.member], ["team-a", "ana", "ben"]);
+    assert.deepEqual({ ...ana, member: "ben" }, ben, "teammates' settings differ only in the member");
+    assert.notEqual(memberSeed(ana, "asha"), memberSeed(ben, "asha"));
+    assert.equal(fs.readdirSync(path.join(out, "team-b")).sort().join(","), "README.md,chen,dana,eli");
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
