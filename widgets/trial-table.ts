@@ -158,7 +158,9 @@ export class TrialTable extends VBox {
       const bar = BAR_STYLE[r.data.state] ?? "";
       if (r.progress.value !== t || r.progress.get("bar_style") !== bar) r.progress.set({ value: t, bar_style: bar });
       const terminal = TERMINAL.has(r.data.state);
-      if (terminal && !r.stop.get("disabled")) r.stop.set({ disabled: true, description: r.data.state === "stopped" ? "stopped" : "done" });
+      // (a clicked button says "stopping" until the trial has ended)
+      const label = r.data.state === "stopped" ? "stopped" : "done";
+      if (terminal && (!r.stop.get("disabled") || r.stop.get("description") !== label)) r.stop.set({ disabled: true, description: label });
     }
     this.dirty.clear();
   }

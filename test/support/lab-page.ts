@@ -191,11 +191,44 @@ export class LabNotebook {
    * outputs time to render and returns every cell.
    */
   async runAll(o: RunOptions = {}): Promise<CellResult[]> {
+    return (await this.startRunAll()).done(o);
+  }
+
+  /**
+   * Presses ▶▶ Run All and returns at once (to watch a run while it goes);
+   * `done()` then waits as runAll() does.
+   */
+  async startRunAll(): Promise<{ done(o?: RunOptions): Promise<CellResult[]> }> {
     const before: { scheduled: number; executed: number } = await this.tab.evaluate(`({...window.tunelabLab.stats})`);
     const button = await this.tab.waitForSelector('.jp-Toolbar-item[data-jp-item-name="run-all"] button, .jp-Toolbar-item[data-jp-item-name="run-all"] jp-button', { timeout: 30_000 });
     await button.click();
-    await this.waitRun(before, o);
-    return this.cells();
+    return {
+      done: async (o: RunOptions = {}) => {
+        await this.waitRun(before, o);
+        return this.cells();
+      },
+    };
+  }
+
+  /**
+   * Runs `code` on the notebook's kernel outside any cell (what a test wants
+   * to know from the kernel); returns the reply status, text/plain results
+   * and streams, and "ename: evalue" of an error.
+   */
+  async execute(code: string): Promise<{ status: string; text: string[] }> {
+    return this.tab.evaluate(async (c: string) => {
+      const kernel = (window as any).tunelabLab.panel.sessionContext.session.kernel;
+      const text: string[] = [];
+      const future = kernel.requestExecute({ code: c, silent: false, store_history: false });
+      future.onIOPub = (msg: any) => {
+        const t = msg.header.msg_type;
+        if (t === "execute_result" || t === "display_data") text.push(String(msg.content.data["text/plain"] ?? ""));
+        else if (t === "stream") text.push(String(msg.content.text));
+        else if (t === "error") text.push(`${msg.content.ename}: ${msg.content.evalue}`);
+      };
+      const reply = await future.done;
+      return { status: reply.content.status, text };
+    }, code);
   }
 
   /** Like runAll, through the command (keyboard users, menus): `notebook:run-all-cells`. */

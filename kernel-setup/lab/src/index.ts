@@ -105,16 +105,18 @@ const controlsPlugin: JupyterFrontEndPlugin<void> = {
 };
 
 // anywidget's npm package is its AMD build; its JupyterLab extension does
-// no more than this registration. ?anywidget=0.9 picks the older build
-// (for the version tests).
+// no more than this registration. ?anywidget=0.9 picks the older build and
+// ?anywidgetAs=X registers it as version X (the version tests: what a
+// student with another anywidget sees).
 const anywidgetBuild = ANYWIDGET_BUILDS[params.get("anywidget") ?? ""] ?? ANYWIDGET_BUILDS.default;
+const anywidgetVersion = params.get("anywidgetAs") ?? anywidgetBuild.version;
 const anywidgetPlugin: JupyterFrontEndPlugin<void> = {
   id: "tunelab:anywidget",
   autoStart: true,
   requires: [base.IJupyterWidgetRegistry],
   activate: (_app: JupyterFrontEnd, registry: base.IJupyterWidgetRegistry) => {
     const exports = evaluateAmd(anywidgetBuild.source, { "@jupyter-widgets/base": base });
-    registry.registerWidget({ name: "anywidget", version: anywidgetBuild.version, exports });
+    registry.registerWidget({ name: "anywidget", version: anywidgetVersion, exports });
   },
 };
 
@@ -255,7 +257,7 @@ async function listDirectory(dir: string): Promise<void> {
   w.tunelabLab = { ...w.tunelabLab, listing: items.map((i) => i.path) };
 }
 
-w.tunelabLab = { errors, stats, anywidgetVersion: anywidgetBuild.version, runAllCommand: RUN_ALL };
+w.tunelabLab = { errors, stats, anywidgetVersion, runAllCommand: RUN_ALL };
 const path = params.get("path");
 w.tunelabLab.ready = (path ? openNotebook(path) : listDirectory(params.get("dir") ?? "")).then(
   () => (w.tunelabLab.state = "ready"),
