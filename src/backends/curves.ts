@@ -3,8 +3,10 @@
  * trial's configuration with the nearest recorded one.
  *
  * CSV: hyperparameter columns named as in `space`, then `t`, the metric
- * column, `time_s` (seconds that step took); one row per (configuration, t).
- * "nan" (or an empty cell) in the metric column is a diverged step.
+ * column, optionally further metric columns (e.g. `train_loss`, replayed as
+ * extra report keys), then `time_s` (seconds that step took); columns after
+ * `time_s` (e.g. `trial`) are ignored. One row per (configuration, t).
+ * "nan" (or an empty cell) in a metric column is a diverged step.
  *
  * Nearest configuration: choices/grids must match exactly; numeric domains
  * are compared by distance normalised to the domain's range, in log space
@@ -20,6 +22,8 @@ export interface CurvePoint {
   t: number;
   value: number;
   time_s: number;
+  /** further metric columns of the row (between the metric and time_s), NaN for "nan"/empty */
+  extra?: Record<string, number>;
 }
 
 export interface RecordedConfig {
@@ -85,9 +89,16 @@ export function parseCurvesCsv(text: string, source = "curves.csv"): CurveTable 
   const si = header.indexOf("time_s");
   if (ti < 0) throw new Error(`${source}: no "t" column (header: ${header.join(",")})`);
   if (si < 0) throw new Error(`${source}: no "time_s" column (header: ${header.join(",")})`);
-  if (si !== ti + 2) throw new Error(`${source}: columns must be <hyperparameters...>, t, <metric>, time_s (header: ${header.join(",")})`);
+  if (si < ti + 2) throw new Error(`${source}: columns must be <hyperparameters...>, t, <metric>, [<more metrics>...], time_s (header: ${header.join(",")})`);
   const keys = header.slice(0, ti);
   const metric = header[ti + 1];
+  const extraCols = header.slice(ti + 2, si);
+  // report keys the replay backend writes itself
+  for (const k of extraCols) {
+    if (["t", "time_total_s", "checkpoint", "trial_id", "diverged", "preempted"].includes(k) || keys.includes(k)) {
+      throw new Error(`${source}: metric column ${JSON.stringify(k)} clashes with a report key or hyperparameter; rename it (header: ${header.join(",")})`);
+    }
+  }
   const byKey = new Map<string, RecordedConfig>();
   const configs: RecordedConfig[] = [];
   for (let r = 1; r < lines.length; r++) {
@@ -101,6 +112,11 @@ export function parseCurvesCsv(text: string, source = "curves.csv"): CurveTable 
     const value = parseNumber(cells[ti + 1], `${where} ${metric}`);
     const time_s = parseNumber(cells[si], `${where} time_s`);
     if (!(time_s >= 0)) throw new Error(`${where}: time_s must be a number >= 0, got ${cells[si]}`);
+    let extra: Record<string, number> | undefined;
+    if (extraCols.length) {
+      extra = {};
+      extraCols.forEach((k, j) => (extra![k] = parseNumber(cells[ti + 2 + j], `${where} ${k}`)));
+    }
     const ck = JSON.stringify(keys.map((k) => values[k]));
     let c = byKey.get(ck);
     if (!c) {
@@ -108,7 +124,7 @@ export function parseCurvesCsv(text: string, source = "curves.csv"): CurveTable 
       byKey.set(ck, c);
       configs.push(c);
     }
-    c.points.push({ t, value, time_s });
+    c.points.push(extra ? { t, value, time_s, extra } : { t, value, time_s });
   }
   for (const c of configs) {
     c.points.sort((a, b) => a.t - b.t);

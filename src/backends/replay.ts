@@ -392,6 +392,8 @@ export class ReplayBackend implements Backend {
       trial_id: t.id,
     };
     if (!Number.isFinite(p.value)) report.diverged = true;
+    // further recorded metric columns (e.g. train_loss) travel as extra report keys (design.md §4)
+    if (p.extra) for (const [k, v] of Object.entries(p.extra)) report[k] = Number.isFinite(v) ? v : null;
     this.pending.push({ type: "report", trialId: t.id, report, at });
     this.emitted.set(t.id, (this.emitted.get(t.id) ?? 0) + 1);
     t.nextT = tt + 1;

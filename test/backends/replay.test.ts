@@ -174,6 +174,26 @@ describe("replay backend: clock, queue delay, accounting, PBT", () => {
     assert.ok(f.type === "state" && f.state === "failed" && /t up to 5, trial wants max_t 6/.test(f.message ?? ""));
   });
 
+  it("extra metric columns (train_loss, accuracy) between the metric and time_s are replayed as report keys; nan → null", async () => {
+    const csv = [
+      "lr,batch_size,t,eval_loss,train_loss,accuracy,time_s,trial",
+      "0.001,16,1,2.5,2.7,0.1,30,a/t0",
+      "0.001,16,2,2.25,2.4,nan,30,a/t0",
+      "0.01,16,1,3,3.5,0.05,30,a/t1",
+      "0.01,16,2,2.9,3.1,0.06,30,a/t1",
+    ].join("\n");
+    const table = parseCurvesCsv(csv, "extra.csv");
+    assert.equal(table.metric, "eval_loss");
+    assert.deepEqual(table.configs[0].points[0], { t: 1, value: 2.5, time_s: 30, extra: { train_loss: 2.7, accuracy: 0.1 } });
+    const b = new ReplayBackend({ curves: table, space: SPACE, metric: "eval_loss", startTime: 0 });
+    await b.submit([launch("x", { lr: 1e-3, batch_size: 16 }, { max_t: 2 })]);
+    const log = await runAll(b, ["x"]);
+    const reps = reportsOf(log, "x");
+    assert.deepEqual(reps.map((r) => [r.t, r.eval_loss, r.train_loss, r.accuracy]), [[1, 2.5, 2.7, 0.1], [2, 2.25, 2.4, null]]);
+    assert.throws(() => parseCurvesCsv("lr,t,eval_loss,checkpoint,time_s\n0.1,1,2,3,4\n", "bad.csv"), /metric column "checkpoint" clashes with a report key/);
+    assert.throws(() => parseCurvesCsv("lr,t,time_s,eval_loss\n0.1,1,2,3\n", "bad.csv"), /columns must be <hyperparameters...>, t, <metric>, \[<more metrics>...\], time_s/);
+  });
+
   it("PBT: restore from replay://donor/t continues at t+1 on the receiver's own curve", async () => {
     const b = new ReplayBackend({ curves: TABLE, space: SPACE, metric: "eval_loss", maxConcurrent: 4, startTime: 0 });
     await b.submit([launch("donor", { lr: 1e-2, batch_size: 16 }, { max_t: 6, pause_at: [3] })]);
