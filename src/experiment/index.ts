@@ -16,7 +16,7 @@ import { Rng } from "../space/rng";
 import * as components from "./components";
 import { Driver, type DriverOptions } from "./driver";
 import type { ExperimentEvent, ExperimentSource } from "./events";
-import { describeCorruption, readJournal } from "./journal";
+import { describeCorruption, fillMissingBrackets, readJournal } from "./journal";
 import { acquireRunDirLock, type RunDirLock } from "./lock";
 import { prepareFreshRunDir } from "./archive";
 import {
@@ -225,6 +225,8 @@ export class Experiment implements ExperimentSource {
     exp.journalNotes = notes;
     const d = exp.driver;
     d.restore(j.events, j.snapshot, j.deltas);
+    // a trial_added recovered from a trial dir has no bracket: the restored scheduler knows it
+    if (j.recovered.length) fillMissingBrackets(d.table.list(), d.scheduler);
     d.openJournal(j.snapshotEnd);
     exp.attached = true;
     // adopt what was submitted and not finished; the backend re-reads metrics after the lines we have

@@ -283,7 +283,10 @@ export function recoverFromTrialDirs(
         const exploit = events.find((e) => e.type === "exploit" && e.trialId === id) as Extract<ExperimentEvent, { type: "exploit" }> | undefined;
         const config = { ...(exploit ? exploit.oldConfig : tj.config) } as Extract<ExperimentEvent, { type: "trial_added" }>["config"];
         const c = corrupt.find((x) => x.afterEvents <= (mentioned.get(id) ?? events.length)) ?? corrupt[0];
-        inserts.push({ at: c.afterEvents, e: { type: "trial_added", at: firstAt(c.afterEvents), trialId: id, config } });
+        // the bracket, where the scheduler's snapshot keeps trial → bracket pairs (ASHA)
+        const pairs = (snapshot?.scheduler as { trials?: unknown } | undefined)?.trials;
+        const pair = Array.isArray(pairs) ? pairs.find((p) => Array.isArray(p) && p[0] === id && typeof p[1] === "number") : undefined;
+        inserts.push({ at: c.afterEvents, e: { type: "trial_added", at: firstAt(c.afterEvents), trialId: id, config, ...(pair ? { bracket: pair[1] as number } : {}) } });
         added.add(id);
         notes.push(`${id}: trial_added recovered from trials/${id}/trial.json (journal line ${c.line})`);
       } catch {
@@ -351,4 +354,27 @@ export function recoverFromTrialDirs(
 export function describeCorruption(file: string, j: JournalContents): string[] {
   const out = j.corrupt.map((c) => `${file} line ${c.line} (byte ${c.offset}) is corrupt: ${c.reason}`);
   return [...out, ...j.recovered.map((n) => `  recovered: ${n}`)];
+}
+
+/**
+ * A trial_added recovered from trial.json lacks its bracket (it lives in the
+ * scheduler, not in the trial dir): after attach restored the scheduler,
+ * ask it (HyperBand/BOHB `bracketInfo(id).s`, ASHA `bracketOf(id)`), as the
+ * driver does when it adds a trial. Trials that have a bracket keep it.
+ */
+export function fillMissingBrackets(trials: Array<{ trialId: string; bracket?: number }>, scheduler: unknown): void {
+  const s = scheduler as { bracketInfo?: (id: string) => { s?: number } | undefined; bracketOf?: (id: string) => unknown };
+  for (const tr of trials) {
+    if (tr.bracket !== undefined) continue;
+    try {
+      const info = typeof s.bracketInfo === "function" ? s.bracketInfo(tr.trialId) : undefined;
+      if (info && typeof info.s === "number") tr.bracket = info.s;
+      else if (typeof s.bracketOf === "function") {
+        const b = s.bracketOf(tr.trialId);
+        if (typeof b === "number") tr.bracket = b;
+      }
+    } catch {
+      /* no bracket for this trial */
+    }
+  }
 }
