@@ -258,7 +258,7 @@ export async function runWorkshopCli(argv: string[]): Promise<void> {
   if (ws.frontend.missingForWidgets.length) {
     notes.push(`Widgets need ${ws.frontend.missingForWidgets.join(" and ")} in this Python (pip install ${ws.frontend.missingForWidgets.join(" ")}); until then they show as pictures.`);
   }
-  if (ws.classicUrl) notes.push(`The classic Notebook 6 UI (widgets shown as pictures) is at ${ws.classicUrl.replace(/token=.*/, "token=...")}`);
+  if (ws.classicUrl) notes.push(`The classic Notebook 6 UI (widgets shown as pictures) is at ${ws.classicUrl}`);
   process.stdout.write(
     `\nJupyter is running with the tunelab kernel (${ws.frontend.description}). Open:\n\n    ${ws.url}\n\n` +
       (notes.length ? notes.join("\n") + "\n\n" : "") +

@@ -185,10 +185,10 @@ export class LabNotebook {
 
   /**
    * Presses the toolbar's ▶▶ Run All (JupyterLab's NotebookActions.runAll, as
-   * its "Run All Cells" command does) and waits until every scheduled cell
-   * has finished — a cell with an error makes the kernel skip the rest, and
-   * those count as finished too — and the kernel is idle; then gives widget
-   * outputs time to render and returns every cell.
+   * its "Run All Cells" command does) and waits until runAll's promise has
+   * settled — every cell ran; after an error the kernel skips the rest — and
+   * the kernel is idle; then gives widget outputs time to render and returns
+   * every cell.
    */
   async runAll(o: RunOptions = {}): Promise<CellResult[]> {
     return (await this.startRunAll()).done(o);
@@ -199,7 +199,7 @@ export class LabNotebook {
    * `done()` then waits as runAll() does.
    */
   async startRunAll(): Promise<{ done(o?: RunOptions): Promise<CellResult[]> }> {
-    const before: { scheduled: number; executed: number } = await this.tab.evaluate(`({...window.tunelabLab.stats})`);
+    const before: { runAllStarted: number } = await this.tab.evaluate(`({...window.tunelabLab.stats})`);
     const button = await this.tab.waitForSelector('.jp-Toolbar-item[data-jp-item-name="run-all"] button, .jp-Toolbar-item[data-jp-item-name="run-all"] jp-button', { timeout: 30_000 });
     await button.click();
     return {
@@ -239,10 +239,11 @@ export class LabNotebook {
     return this.cells();
   }
 
-  private async waitRun(before: { scheduled: number; executed: number }, o: RunOptions): Promise<void> {
+  private async waitRun(before: { runAllStarted: number }, o: RunOptions): Promise<void> {
     const timeout = o.timeoutMs ?? 15 * 60_000;
     const deadline = Date.now() + timeout;
-    const done = `(() => { const s = window.tunelabLab.stats; return s.scheduled > ${before.scheduled} && s.executed >= s.scheduled && window.tunelabLab.kernelStatus() === "idle"; })()`;
+    // the page counts Run All commands whose promise settled (every cell ran, or was skipped after an error)
+    const done = `(() => { const s = window.tunelabLab.stats; return s.runAllStarted > ${before.runAllStarted} && s.runAllFinished >= s.runAllStarted && window.tunelabLab.kernelStatus() === "idle"; })()`;
     // polled from here: one long waitForFunction would outlive Chromium's protocol timeout
     for (;;) {
       if (await this.tab.evaluate(done)) break;

@@ -70,8 +70,12 @@ function pageLink(extra: Record<string, string>): string {
   return `${location.pathname}?${q}`;
 }
 
-/** Execution counters for tests: every cell scheduled through NotebookActions, and how it ended. */
-const stats = { scheduled: 0, executed: 0, failed: 0 };
+/**
+ * Counters for tests: every cell scheduled through NotebookActions and how it
+ * ended, and Run All commands started / finished (runAll's promise settles
+ * once every cell has run or been skipped after an error).
+ */
+const stats = { scheduled: 0, executed: 0, failed: 0, runAllStarted: 0, runAllFinished: 0 };
 NotebookActions.executionScheduled.connect(() => void stats.scheduled++);
 NotebookActions.executed.connect((_, a) => {
   stats.executed++;
@@ -154,7 +158,15 @@ async function openNotebook(path: string): Promise<void> {
   commands.addCommand(RUN_ALL, {
     label: "Run All Cells",
     caption: "Run every cell of the notebook",
-    execute: () => (panel ? NotebookActions.runAll(panel.content, panel.sessionContext, dialogs) : false),
+    execute: async () => {
+      if (!panel) return false;
+      stats.runAllStarted++;
+      try {
+        return await NotebookActions.runAll(panel.content, panel.sessionContext, dialogs);
+      } finally {
+        stats.runAllFinished++;
+      }
+    },
   });
   commands.addCommand("notebook:run-cell-and-select-next", {
     label: "Run Selected Cell",
