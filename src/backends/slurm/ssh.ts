@@ -1,6 +1,7 @@
 /**
  * Opening one authenticated ssh2 connection: host key pinned by fingerprint
- * or found in a known_hosts file (hashed entries too), otherwise refused with
+ * or found in a known_hosts file (hashed entries too; backend.knownHosts, by
+ * default ~/.ssh/known_hosts as OpenSSH reads it), otherwise refused with
  * a message that shows the fingerprint to confirm; key file or agent, then an
  * optional keyboard-interactive second factor through a prompt callback;
  * ProxyJump through a bastion (forwardOut on the jump connection + a second
@@ -119,7 +120,7 @@ export class HostKeyError extends Error {
         ? `host key of ${host}:${port} is ${fingerprint}, which does NOT match the pinned/known key: refusing to connect (possible man-in-the-middle, or the key changed; ask the cluster admins)`
         : `host key of ${host}:${port} is not known: refusing to connect. Its fingerprint is ${fingerprint}. ` +
             `Confirm it with the cluster admins (or run \`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\` on the cluster), ` +
-            `then pin it with backend.hostKey = "${fingerprint}" (or add the host to a known_hosts file given as backend.knownHosts)`,
+            `then pin it with backend.hostKey = "${fingerprint}" (or add the host to ~/.ssh/known_hosts, read by default, or to a known_hosts file given as backend.knownHosts)`,
     );
     this.name = "HostKeyError";
   }
@@ -177,6 +178,11 @@ export function knownHostKeys(text: string, host: string, port: number): string[
     if (match) keys.push(blob);
   }
   return keys;
+}
+
+/** ~/.ssh/known_hosts ($HOME read at each connection, so a changed HOME is honoured). */
+export function defaultKnownHosts(): string {
+  return `${os.homedir()}/.ssh/known_hosts`;
 }
 
 function verifier(host: string, port: number, pinned: string | undefined, knownHostsFile: string | undefined, onRefuse: (e: HostKeyError) => void) {
@@ -305,7 +311,8 @@ function openClient(a: {
       port: a.sock ? undefined : a.port,
       sock: a.sock as never,
       username: a.user,
-      hostVerifier: verifier(a.host, a.port, a.pinned, a.opts.knownHosts, (e) => (refused = e)) as never,
+      // no pin and no file named: the user's own known_hosts, as `ssh` does (fails closed when not listed)
+      hostVerifier: verifier(a.host, a.port, a.pinned, a.opts.knownHosts ?? defaultKnownHosts(), (e) => (refused = e)) as never,
       authHandler: authHandler(a.user, a.opts, a.key, (e) => (promptErr = e)),
       keepaliveInterval: a.opts.keepaliveIntervalMs ?? 5000,
       keepaliveCountMax: a.opts.keepaliveCountMax ?? 3,
