@@ -87,7 +87,8 @@ class QuestionBox extends VBox {
   readonly feedback: HTML;
   constructor(readonly q: QuizQuestion, n: number, opts: ControlOptions) {
     const prompt = new HTML({ value: `<b>${n}. ${escapeHtml(q.question)}</b>` }, opts);
-    const choices = new RadioButtons({ options: q.options, index: null }, opts);
+    // full width: ipywidgets' radio labels have a fixed line height, so a long option wrapped at the default 300 px overlaps the next one
+    const choices = new RadioButtons({ options: q.options, index: null }, { ...opts, layout: { width: "100%", ...opts.layout } });
     const check = new Button({ description: "check", button_style: "primary" }, opts);
     const feedback = new HTML({ value: "" }, opts);
     super([prompt, choices, check, feedback], {}, opts);

@@ -283,21 +283,30 @@ export class LabNotebook {
    */
   async click(selector: string, o: { cell?: number; nth?: number; timeoutMs?: number } = {}): Promise<void> {
     const scope = o.cell === undefined ? "document" : `window.tunelabLab.panel.content.widgets[${o.cell}].node`;
-    const handle = await this.tab.waitForFunction(
-      (s: string, sc: string, n: number) => {
-        const root = sc === "document" ? document : (0, eval)(sc);
-        return root?.querySelectorAll(s)[n] ?? null;
-      },
-      { timeout: o.timeoutMs ?? 30_000, polling: 200 },
-      selector,
-      scope,
-      o.nth ?? 0,
-    ).catch(() => {
-      throw new Error(`lab-page: nothing matches ${selector}${o.cell === undefined ? "" : ` in cell ${o.cell}`} (#${o.nth ?? 0})`);
-    });
-    const el = handle.asElement();
-    await el.scrollIntoView();
-    await el.click();
+    // a view may be re-rendered between finding and clicking (state updates): find it again then
+    for (let attempt = 1; ; attempt++) {
+      const handle = await this.tab.waitForFunction(
+        (s: string, sc: string, n: number) => {
+          const root = sc === "document" ? document : (0, eval)(sc);
+          return root?.querySelectorAll(s)[n] ?? null;
+        },
+        { timeout: o.timeoutMs ?? 30_000, polling: 200 },
+        selector,
+        scope,
+        o.nth ?? 0,
+      ).catch(() => {
+        throw new Error(`lab-page: nothing matches ${selector}${o.cell === undefined ? "" : ` in cell ${o.cell}`} (#${o.nth ?? 0})`);
+      });
+      try {
+        const el = handle.asElement();
+        await el.scrollIntoView();
+        await el.click();
+        return;
+      } catch (e) {
+        if (attempt >= 5 || !/detached|not clickable|no longer attached/i.test(String(e))) throw e;
+        await sleep(200);
+      }
+    }
   }
 
   /** Waits until `selector` matches (in the whole page), bounded. */

@@ -15,7 +15,7 @@ const markdown = (source: string) => ({ cell_type: "markdown", metadata: {}, sou
 const META = { kernelspec: { name: "tunelab", display_name: "TypeScript (tunelab)", language: "typescript" }, language_info: { name: "typescript" } };
 const notebook = (cells: unknown[]) => ({ cells, metadata: META, nbformat: 4, nbformat_minor: 5 });
 
-export const QUIZ = { question: "Which rung does ASHA stop a bad trial at?", options: ["never", "the first rung it loses at", "the last epoch"], answer: 1, explanation: "It is cut where it falls behind." };
+export const QUIZ = { question: "Which rung does ASHA stop a bad trial at?", options: ["never", "the first rung at which it is behind the others (with a reduction factor of 2, half of them go on)", "the last epoch"], answer: 1, explanation: "It is cut where it falls behind." };
 
 /**
  * Cells: 0 markdown, 1 stream set-up, 2 the ExperimentView (returns while the

@@ -103,6 +103,9 @@ test("every widget class renders in JupyterLab's notebook; quiz, stop, pause and
   await nb.click("button.jupyter-button", { cell: 3 });
   await nb.tab.waitForFunction(`window.tunelabLab.panel.content.widgets[3].node.textContent.includes("Correct")`, { timeout: 30_000 });
   assert.match(await nb.evaluate<string>(`window.tunelabLab.panel.content.widgets[3].node.textContent`), new RegExp(QUIZ.explanation));
+  // a long option stays on one line (ipywidgets' radio labels have a fixed height: wrapped text would overlap the next option)
+  const heights = await nb.evaluate<number[]>(`[...window.tunelabLab.panel.content.widgets[3].node.querySelectorAll(".widget-radio-box label")].map((l) => Math.round(l.scrollHeight))`);
+  assert.equal(new Set(heights).size, 1, `option label heights: ${heights}`);
 
   // pause: the source pauses and the view says so (resume enabled); stop trial_001 from its row; resume
   const button = (label: string) => `(() => [...window.tunelabLab.panel.content.widgets[2].node.querySelectorAll("button")].find((b) => b.textContent.trim() === "${label}") ?? null)()`;
