@@ -102,6 +102,8 @@ export class ReplayBackend implements Backend {
   private wake = false;
   private readonly curveFn?: ReplayCurveFn;
   private readonly restartMs: number;
+  /** trial dirs known to exist (a mkdir per decision costs more than the decision) */
+  private readonly dirs = new Set<string>();
 
   constructor(o: ReplayOptions) {
     this.curveFn = o.curveFn;
@@ -216,7 +218,7 @@ export class ReplayBackend implements Backend {
     if (!this.emitted.has(t.id)) this.emitted.set(t.id, reportsBefore);
     if (this.runDir) {
       const dir = this.trialDir(t.id);
-      fs.mkdirSync(dir, { recursive: true });
+      this.ensureDir(dir);
       if (adoptedLines === undefined) {
         writeJsonAtomic(path.join(dir, "trial.json"), l.trial);
         writeJsonAtomic(path.join(dir, "replay.json"), { reportsBefore, gpus: l.gpus, command: l.command });
@@ -260,8 +262,9 @@ export class ReplayBackend implements Backend {
     const t = this.trials.get(trialId);
     if (this.runDir) {
       const dir = this.trialDir(trialId);
-      fs.mkdirSync(dir, { recursive: true });
-      writeJsonAtomic(decisionFile(dir, tt), { action });
+      this.ensureDir(dir);
+      // a few bytes, read back only by adopt(): one write, no temp file + rename (10k-trial runs)
+      fs.writeFileSync(decisionFile(dir, tt), JSON.stringify({ action }) + "\n");
     }
     if (!t) return;
     this.advance();
@@ -302,6 +305,12 @@ export class ReplayBackend implements Backend {
 
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  private ensureDir(dir: string): void {
+    if (this.dirs.has(dir)) return;
+    fs.mkdirSync(dir, { recursive: true });
+    this.dirs.add(dir);
   }
 
   // ---- the simulation ----

@@ -16,7 +16,9 @@ export class ProgressCounter {
   constructor(readonly config: ExperimentConfig) {}
 
   get total(): number { return Math.max(this.config.samples, this.states.size); }
-  get ended(): number { let n = 0; for (const s of this.states.values()) if (ENDED.has(s)) n++; return n; }
+  /** kept per transition: counting the map per ended trial was quadratic at 10k trials */
+  private endedN = 0;
+  get ended(): number { return this.endedN; }
   get running(): number { let n = 0; for (const s of this.states.values()) if (s === "running") n++; return n; }
 
   apply(e: ExperimentEvent): string | null {
@@ -27,6 +29,7 @@ export class ProgressCounter {
       case "trial_state": {
         const prev = this.states.get(e.trialId);
         this.states.set(e.trialId, e.state);
+        this.endedN += (ENDED.has(e.state) ? 1 : 0) - (prev !== undefined && ENDED.has(prev) ? 1 : 0);
         if (prev === e.state) return null;
         if (ENDED.has(e.state) || e.state === "paused") {
           const msg = e.message ? `: ${e.message.split("\n").slice(-1)[0]}` : "";

@@ -59,6 +59,8 @@ export interface DriverOptions {
   defaultCommand?: string[];
   /** watch live trial directories (local backend) to answer reports at once; default true */
   watch?: boolean;
+  /** a full snapshot once the deltas since the last reach max(this, 4 × its size); default 1 MiB */
+  compactAfterBytes?: number;
 }
 
 export interface DriverParts {
@@ -126,6 +128,13 @@ export class Driver {
   private deltaBytes = 0;
   private haveSnapshot = false;
   private lastScalars = "";
+  private lastRng = "";
+  /** the batch's events, written with its commit line in one write */
+  private unwritten: ExperimentEvent[] = [];
+  /** after every commit: JSON of each runtime as the journal has it (a delta carries only those that changed) */
+  private committedRuntimes = new Map<string, string>();
+  /** report object → index of its event (a delta's calls refer to reports instead of copying them) */
+  private reportIndex = new WeakMap<object, number>();
   /** decision batches processed (bench figure) */
   batches = 0;
   /** journal commits written: full snapshots and deltas (bench figure) */
@@ -171,6 +180,7 @@ export class Driver {
    */
   restore(events: readonly ExperimentEvent[], snap: SnapshotLine, deltas: readonly DeltaLine[] = []): void {
     for (const e of events) {
+      if (e.type === "report") this.reportIndex.set(e.report, this.events.length);
       this.events.push(e);
       this.table.apply(e);
     }
@@ -181,11 +191,20 @@ export class Driver {
     this.parts.searcherRng.setState(snap.rng.searcher);
     // defaults first: a snapshot written by an older driver may lack newer fields
     const state: ControllerState = { ...initialState(), ...(JSON.parse(JSON.stringify(snap.driver)) as Partial<ControllerState>) };
+    const deref = (a: unknown): unknown => {
+      const i = a && typeof a === "object" ? (a as { $report?: unknown }).$report : undefined;
+      if (typeof i !== "number") return a;
+      const e = this.events[i];
+      if (!e || e.type !== "report") throw new Error(`journal delta refers to event ${i}, which is not a report`);
+      return e.report;
+    };
     for (const d of deltas) {
-      this.controller.replayCalls(d.calls as RecordedCall[]);
-      this.parts.schedulerRng.setState(d.rng.scheduler);
-      this.parts.searcherRng.setState(d.rng.searcher);
-      Object.assign(state, JSON.parse(JSON.stringify(d.driver.scalars)));
+      this.controller.replayCalls((d.calls as RecordedCall[]).map(([t, m, args]) => [t, m, args.map(deref)] as RecordedCall));
+      if (d.rng) {
+        this.parts.schedulerRng.setState(d.rng.scheduler);
+        this.parts.searcherRng.setState(d.rng.searcher);
+      }
+      if (d.driver.scalars) Object.assign(state, JSON.parse(JSON.stringify(d.driver.scalars)));
       for (const [id, rt] of Object.entries(d.driver.runtimes)) {
         if (rt === null) delete state.runtimes[id];
         else state.runtimes[id] = JSON.parse(JSON.stringify(rt)) as TrialRuntime;
@@ -196,6 +215,13 @@ export class Driver {
     this.snapshotBytes = lineBytes(snap);
     this.deltaBytes = deltas.reduce((s, d) => s + lineBytes(d), 0);
     this.lastScalars = JSON.stringify(scalarsOf(state));
+    this.lastRng = JSON.stringify({ scheduler: this.parts.schedulerRng.getState(), searcher: this.parts.searcherRng.getState() });
+    this.rememberRuntimes();
+  }
+
+  private rememberRuntimes(): void {
+    this.committedRuntimes.clear();
+    for (const [id, rt] of Object.entries(this.controller.state.runtimes)) this.committedRuntimes.set(id, JSON.stringify(rt));
   }
 
   private publish(out: StepOutput): void {
@@ -205,7 +231,8 @@ export class Driver {
       }
       this.emitted++;
       this.events.push(e);
-      this.journal?.append(e);
+      if (e.type === "report") this.reportIndex.set(e.report, this.emitted - 1);
+      if (this.journal) this.unwritten.push(e);
       for (const fn of this.listeners) {
         try { fn(e); } catch { /* a broken view must not stop the experiment */ }
       }
@@ -220,33 +247,65 @@ export class Driver {
     const state = this.controller.state;
     const scalars = scalarsOf(state);
     const sj = JSON.stringify(scalars);
-    if (!hadEvents && calls.length === 0 && touched.length === 0 && sj === this.lastScalars) return;
-    this.lastScalars = sj;
-    const at = this.backend.now();
     const rng = { scheduler: this.parts.schedulerRng.getState(), searcher: this.parts.searcherRng.getState() };
-    if (!this.haveSnapshot || this.deltaBytes >= Math.max(MIN_DELTA_BYTES_PER_SNAPSHOT, 4 * this.snapshotBytes)) {
+    const rj = JSON.stringify(rng);
+    const runtimes: Record<string, unknown | null> = {};
+    let changed = 0;
+    for (const id of touched) {
+      const rt = state.runtimes[id];
+      const j = rt ? JSON.stringify(rt) : null;
+      if (j === (this.committedRuntimes.get(id) ?? null)) continue;
+      runtimes[id] = rt ?? null;
+      changed++;
+      if (j === null) this.committedRuntimes.delete(id);
+      else this.committedRuntimes.set(id, j);
+    }
+    if (!hadEvents && calls.length === 0 && changed === 0 && sj === this.lastScalars && rj === this.lastRng) {
+      this.flush();
+      return;
+    }
+    const scalarsChanged = sj !== this.lastScalars;
+    const rngChanged = rj !== this.lastRng;
+    this.lastScalars = sj;
+    this.lastRng = rj;
+    const at = this.backend.now();
+    if (!this.haveSnapshot || this.deltaBytes >= Math.max(this.opts.compactAfterBytes ?? MIN_DELTA_BYTES_PER_SNAPSHOT, 4 * this.snapshotBytes)) {
       const line: SnapshotLine = {
         type: "snapshot", at, events: this.emitted,
         scheduler: this.scheduler.getState(), searcher: this.searcher.getState(), rng,
         driver: state,
       };
-      this.journal.append(line);
+      this.flush(line);
+      this.rememberRuntimes();
       this.haveSnapshot = true;
       this.snapshotBytes = lineBytes(line);
       this.deltaBytes = 0;
       this.commits.snapshots++;
       return;
     }
-    const runtimes: Record<string, unknown | null> = {};
-    for (const id of touched) runtimes[id] = state.runtimes[id] ?? null;
-    const line: DeltaLine = { type: "delta", at, events: this.emitted, calls, rng, driver: { scalars, runtimes } };
-    const before = this.journal.size;
-    this.journal.append(line);
-    this.deltaBytes += this.journal.size - before;
+    const refs = this.reportIndex;
+    const compact = calls.map(([t, m, args]) => [t, m, args.map((a) => (a && typeof a === "object" && refs.has(a) ? { $report: refs.get(a)! } : a))] as RecordedCall);
+    const line: DeltaLine = {
+      type: "delta", at, events: this.emitted, calls: compact,
+      ...(rngChanged ? { rng } : {}),
+      driver: { ...(scalarsChanged ? { scalars } : {}), runtimes },
+    };
+    this.deltaBytes += this.flush(line);
     this.commits.deltas++;
   }
 
+  /** Write the batch's events (and its commit line); returns the commit line's bytes. */
+  private flush(commit?: SnapshotLine | DeltaLine): number {
+    const lines: Array<ExperimentEvent | SnapshotLine | DeltaLine> = this.unwritten;
+    this.unwritten = [];
+    if (!this.journal) return 0;
+    if (commit) lines.push(commit);
+    const last = this.journal.appendMany(lines);
+    return commit ? last : 0;
+  }
+
   closeJournal(): void {
+    this.flush();
     this.journal?.close();
     this.journal = null;
   }

@@ -44,6 +44,8 @@ export interface ExperimentOptions {
   crashAfterEvents?: number;
   /** trainer argv when the config names none (default: the bundled trainer). */
   defaultCommand?: string[];
+  /** journal compaction: a full snapshot once the deltas since the last reach max(this, 4 × its size) bytes (default 1 MiB) */
+  compactAfterBytes?: number;
 }
 
 const FINAL_STATES = new Set(["finished", "failed", "budget_exhausted", "stopped"]);
@@ -68,7 +70,7 @@ export class Experiment implements ExperimentSource {
     const searcher = opts.searcher ?? components.createSearcher(config, searcherRng);
     const dopts: DriverOptions = {
       pollMs: opts.pollMs, journal: opts.journal, signal: opts.signal,
-      crashAfterEvents: opts.crashAfterEvents, defaultCommand: opts.defaultCommand,
+      crashAfterEvents: opts.crashAfterEvents, defaultCommand: opts.defaultCommand, compactAfterBytes: opts.compactAfterBytes,
     };
     this.driver = new Driver({ config, backend, scheduler, searcher, schedulerRng, searcherRng }, dopts);
   }

@@ -55,11 +55,12 @@ export interface DeltaLine {
   at: number;
   /** number of ExperimentEvent lines before this line */
   events: number;
-  /** [target, method, args] in call order */
+  /** [target, method, args] in call order; an arg `{"$report": i}` is the report of the journal's i-th event */
   calls: Array<["scheduler" | "searcher", string, unknown[]]>;
-  rng: { scheduler: number; searcher: number };
-  /** the driver state's scalar fields, and the runtimes that changed (null: gone) */
-  driver: { scalars: Record<string, unknown>; runtimes: Record<string, unknown | null> };
+  /** left out when unchanged */
+  rng?: { scheduler: number; searcher: number };
+  /** the driver state's scalar fields (left out when unchanged), and the runtimes that changed (null: gone) */
+  driver: { scalars?: Record<string, unknown>; runtimes: Record<string, unknown | null> };
 }
 
 export type JournalLine = ExperimentEvent | SnapshotLine | DeltaLine;
@@ -131,6 +132,28 @@ export class JournalWriter {
     }
     this.size += buf.length;
     if (line.type === "snapshot" || line.type === "delta") faultPoint("journal-snapshot"); // a commit, full or delta
+  }
+
+  /**
+   * Several lines with one write (a driver batch: its events, then its
+   * commit line); a torn tail is cut as in append. Returns the bytes of the
+   * last line.
+   */
+  appendMany(lines: readonly JournalLine[]): number {
+    if (!lines.length) return 0;
+    const texts = lines.map((l) => encodeJournalLine(l) + "\n");
+    const buf = Buffer.from(texts.join(""), "utf8");
+    let off = 0;
+    try {
+      while (off < buf.length) off += fs.writeSync(this.fd, buf, off, buf.length - off);
+    } catch (e) {
+      if (off > 0) try { fs.ftruncateSync(this.fd, this.size); } catch { /* the error below says enough */ }
+      throw fileError("write the journal", this.file, e);
+    }
+    this.size += buf.length;
+    const last = lines[lines.length - 1];
+    if (last.type === "snapshot" || last.type === "delta") faultPoint("journal-snapshot");
+    return Buffer.byteLength(texts[texts.length - 1], "utf8");
   }
 
   close(): void {

@@ -142,3 +142,26 @@ for (const method of [
     }
   });
 }
+
+test("journal compaction: deltas between full snapshots; a crash anywhere, attach replays the deltas after the last snapshot and the journal equals an uninterrupted run's", async () => {
+  const mk = (dir: string) => config({ name: "cmp", seed: 5, space: { lr: { loguniform: [0.0005, 0.2] }, bs: { choice: [1, 2] } }, method: { kind: "hyperband", reductionFactor: 2 }, samples: 16, maxConcurrent: 3, trainer: { epochs: 6 } }, dir);
+  const ref = mk(tmpDir());
+  const r = sim(gridCsv());
+  const refSummary = await new Experiment(ref, { backend: r.backend, compactAfterBytes: 1 }).run();
+  const want = journalLines(ref);
+  const types = want.map((l) => JSON.parse(l).type);
+  const snaps = types.filter((t) => t === "snapshot").length;
+  const deltas = types.filter((t) => t === "delta").length;
+  assert.ok(snaps >= 3 && deltas > 3 * snaps, `${snaps} snapshots, ${deltas} deltas`);
+  // every commit after the first is a delta until the deltas outweigh 4× the last snapshot
+  assert.equal(types.find((t) => t === "snapshot" || t === "delta"), "snapshot");
+  const n = types.filter((t) => t !== "snapshot" && t !== "delta").length;
+  for (const k of [5, Math.floor(n / 3), Math.floor(n / 2), Math.floor((4 * n) / 5), n - 3]) {
+    const cfg = mk(tmpDir());
+    const s = sim(gridCsv());
+    await assert.rejects(new Experiment(cfg, { backend: s.backend, crashAfterEvents: k, compactAfterBytes: 1 }).run(), SimulatedCrash);
+    const summary = await Experiment.attach(cfg.runDir, { backend: new SimBackend(s.cluster), compactAfterBytes: 1 }).run();
+    assert.deepEqual(journalLines(cfg), want, `crash after ${k} events`);
+    assert.deepEqual({ ...summary }, { ...refSummary });
+  }
+});
