@@ -328,9 +328,10 @@ export class LabNotebook {
 
   /**
    * Screenshot of the page (or of code cell `cell` and, with `toCell`, the
-   * cells down to it). Returns the file written.
+   * cells down to it; `outputsOnly`: their outputs without the code). Returns
+   * the file written.
    */
-  async screenshot(name: string, o: { fullPage?: boolean; cell?: number; toCell?: number } = {}): Promise<string> {
+  async screenshot(name: string, o: { fullPage?: boolean; cell?: number; toCell?: number; outputsOnly?: boolean } = {}): Promise<string> {
     const file = LabNotebook.screenshotPath(name);
     if (o.cell === undefined) {
       await screenshot(this.tab, file, { fullPage: o.fullPage ?? false });
@@ -338,7 +339,8 @@ export class LabNotebook {
     }
     const box = await this.tab.evaluate(`(() => {
       const cells = window.tunelabLab.panel.content.widgets;
-      const a = cells[${o.cell}].node, b = cells[${o.toCell ?? o.cell}].node;
+      const pick = (c) => (${o.outputsOnly ? "true" : "false"} && c.node.querySelector(".jp-Cell-outputWrapper")) || c.node;
+      const a = pick(cells[${o.cell}]), b = pick(cells[${o.toCell ?? o.cell}]);
       a.scrollIntoView();
       const ra = a.getBoundingClientRect(), rb = b.getBoundingClientRect();
       return { x: Math.max(0, ra.left), y: ra.top + window.scrollY, width: Math.max(ra.right, rb.right) - Math.max(0, ra.left), bottom: rb.bottom + window.scrollY };
@@ -349,7 +351,8 @@ export class LabNotebook {
     if (need > vp.height) await this.tab.setViewport({ ...vp, height: Math.min(need + 200, 8000) });
     const rect = await this.tab.evaluate(`(() => {
       const cells = window.tunelabLab.panel.content.widgets;
-      const a = cells[${o.cell}].node, b = cells[${o.toCell ?? o.cell}].node;
+      const pick = (c) => (${o.outputsOnly ? "true" : "false"} && c.node.querySelector(".jp-Cell-outputWrapper")) || c.node;
+      const a = pick(cells[${o.cell}]), b = pick(cells[${o.toCell ?? o.cell}]);
       a.scrollIntoView();
       const ra = a.getBoundingClientRect(), rb = b.getBoundingClientRect();
       return { x: Math.max(0, ra.left - 8), y: Math.max(0, ra.top - 8), width: Math.max(ra.right, rb.right) - Math.max(0, ra.left - 8) + 8, height: rb.bottom - ra.top + 16 };

@@ -128,8 +128,8 @@ test("every widget class renders in JupyterLab's notebook; quiz, stop, pause and
   const kernelPoints = Number((await nb.execute(`String(view.plot.pointCount)`)).text[0].replace(/'/g, ""));
   await nb.tab.waitForFunction(`Number(document.querySelector(".tunelab-liveplot")?.dataset.points) === ${kernelPoints}`, { timeout: 30_000 });
   fs.mkdirSync(DOCS_IMG, { recursive: true });
-  await nb.screenshot(path.join(DOCS_IMG, "lab-experiment-view.png"), { cell: 2 });
-  await nb.screenshot(path.join(DOCS_IMG, "lab-quiz.png"), { cell: 3 });
+  await nb.screenshot(path.join(DOCS_IMG, "lab-experiment-view.png"), { cell: 2, outputsOnly: true });
+  await nb.screenshot(path.join(DOCS_IMG, "lab-quiz.png"), { cell: 3, outputsOnly: true });
 
   // reload: outputs come from the saved notebook, every model's state from the kernel (request_states)
   await nb.save();
@@ -168,7 +168,7 @@ test("a replay experiment's live plot grows during the run (Run All), and its su
   const final = await points();
   assert.ok(final > seen[seen.length - 1] || final === seen[seen.length - 1], `final ${final} ≥ ${seen}`);
   assert.ok(seen[1] > seen[0] && seen[2] > seen[1] && seen[3] > seen[2], `points over time: ${seen}`);
-  await nb.screenshot(path.join(DOCS_IMG, "lab-asha-live.png"), { cell: 0 });
+  await nb.screenshot(path.join(DOCS_IMG, "lab-asha-live.png"), { cell: 0, outputsOnly: true });
   await nb.close({ shutdownKernel: true });
 });
 
