@@ -13,11 +13,23 @@
  *   await nb.screenshot("lab-asha");   // test-artifacts/lab-asha.png
  *   await nb.close({ shutdownKernel: true });
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ARTIFACTS, launchChromium, offline, screenshot } from "../widgets/browser/harness";
 
 export { launchChromium };
+
+const ROOT = path.resolve(__dirname, "..", "..");
+
+/**
+ * Builds the page when a source is newer than its bundle (the bootstrap
+ * does the same); fails with what to run when its packages are missing.
+ */
+export function ensureLabPageBuilt(): void {
+  const r = spawnSync(process.execPath, [path.join(ROOT, "kernel-setup", "lab", "build.js"), "--if-stale"], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`the notebook page could not be built (node kernel-setup/bootstrap.js installs its packages): ${r.stderr.trim()}`);
+}
 
 /** One output of a cell, as the notebook model holds it. */
 export interface CellOutput {

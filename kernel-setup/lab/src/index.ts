@@ -175,7 +175,6 @@ async function openNotebook(path: string): Promise<void> {
   commands.addCommand("docmanager:save", { label: "Save", execute: () => panel?.context.save() });
   commands.addKeyBinding({ command: "notebook:run-cell-and-select-next", keys: ["Shift Enter"], selector: ".jp-Notebook" });
   commands.addKeyBinding({ command: "docmanager:save", keys: ["Accel S"], selector: ".jp-Notebook" });
-  document.addEventListener("keydown", (e) => commands.processKeydownEvent(e), true);
 
   const toolbarFactory = (p: NotebookPanel): DocumentRegistry.IToolbarItem[] => [
     { name: "save", widget: new CommandToolbarButton({ commands, id: "docmanager:save", label: "Save" }) },
@@ -221,6 +220,7 @@ async function openNotebook(path: string): Promise<void> {
     }),
   );
 
+  // the application routes key presses to `commands` (Shift-Enter, Ctrl-S)
   await app.start({ bubblingKeydown: true });
   // LabShell adds nothing to the screen until a layout is restored
   void shell.restoreLayout("single-document", new LayoutRestorer({ connector: new StateDB(), first: app.started, registry: commands }));

@@ -61,6 +61,11 @@ exp.show();`),
   ]);
 }
 
+/** One cell: 6 * 7. */
+export function keysNotebook(): Record<string, unknown> {
+  return notebook([code("6 * 7")]);
+}
+
 /** One cell printing what widgetFrontend() says (JSON on stdout). */
 export function detectNotebook(): Record<string, unknown> {
   return notebook([code(`const { waitForWidgetFrontend } = require(${JSON.stringify(path.join(ROOT, "dist", "src", "index.js"))});

@@ -16,9 +16,9 @@ import * as path from "node:path";
 import { startWorkshop, type Workshop } from "../../../kernel-setup/workshop";
 import { jupyterSandbox, type JupyterSandbox } from "../helpers";
 import { ensureWidgetsBuilt, ROOT } from "../../widgets/notebook-fixture";
-import { LabNotebook, launchChromium } from "../../support/lab-page";
+import { LabNotebook, ensureLabPageBuilt, launchChromium } from "../../support/lab-page";
 import { offline, screenshot } from "../../widgets/browser/harness";
-import { QUIZ, detectNotebook, liveNotebook, widgetsNotebook } from "./fixtures";
+import { QUIZ, detectNotebook, keysNotebook, liveNotebook, widgetsNotebook } from "./fixtures";
 
 const TRIALS = 6;
 const EPOCHS = 30;
@@ -30,15 +30,14 @@ const DOCS_IMG = path.join(ROOT, "docs", "img");
 
 before(async () => {
   ensureWidgetsBuilt();
-  if (!fs.existsSync(path.join(ROOT, "kernel-setup", "lab", "dist", "tunelab", "page.js"))) {
-    throw new Error("the notebook page is not built: node kernel-setup/bootstrap.js (or node kernel-setup/lab/build.js)");
-  }
+  ensureLabPageBuilt();
   sandbox = jupyterSandbox();
   nbDir = path.join(sandbox.dir, "notebooks");
   fs.mkdirSync(nbDir);
   fs.writeFileSync(path.join(nbDir, "widgets.ipynb"), JSON.stringify(widgetsNotebook({ trials: TRIALS, epochs: EPOCHS, epochMs: 400 })));
   fs.writeFileSync(path.join(nbDir, "live.ipynb"), JSON.stringify(liveNotebook({ runDir: path.join(sandbox.dir, "runs", "lab-live"), timeScale: 0.5 })));
   fs.writeFileSync(path.join(nbDir, "detect-lab.ipynb"), JSON.stringify(detectNotebook()));
+  fs.writeFileSync(path.join(nbDir, "keys.ipynb"), JSON.stringify(keysNotebook()));
   fs.writeFileSync(path.join(nbDir, "detect-classic.ipynb"), JSON.stringify(detectNotebook()));
   for (const n of ["00-setup", "01-manual", "02-asha", "03-pbt", "04-bohb", "05-comparison"]) {
     fs.copyFileSync(path.join(ROOT, "notebooks", `${n}.ipynb`), path.join(nbDir, `${n}.ipynb`));
@@ -69,6 +68,19 @@ test("the printed URL is the JupyterLab 4 page on the Notebook 6 server, listing
   assert.ok(links.every((l) => l.includes(`token=${ws.token}`)), "links keep the token");
   assert.deepEqual(blocked, []);
   await tab.close();
+});
+
+test("Shift-Enter in a cell runs it (the page's key bindings), once", async () => {
+  const nb = await LabNotebook.open(chrome.browser, ws.url, "keys.ipynb");
+  await nb.click(".jp-Cell .cm-content", { cell: 0 });
+  await nb.tab.keyboard.down("Shift");
+  await nb.tab.keyboard.press("Enter");
+  await nb.tab.keyboard.up("Shift");
+  await nb.tab.waitForFunction(`window.tunelabLab.panel.content.widgets[0].model.executionCount !== null && window.tunelabLab.kernelStatus() === "idle"`, { timeout: 60_000 });
+  const [cell] = await nb.cells();
+  assert.equal(cell.executionCount, 1, "run once");
+  assert.deepEqual(cell.outputs, [{ output_type: "execute_result", mimeTypes: ["text/plain"], text: "42" }]);
+  await nb.close({ shutdownKernel: true });
 });
 
 test("every widget class renders in JupyterLab's notebook; quiz, stop, pause and resume clicks reach the kernel; a reload restores them all", async () => {
