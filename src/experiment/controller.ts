@@ -391,14 +391,18 @@ export class Controller {
   }
 
   /**
-   * The searcher's observation for a report. Schedulers that say which budget
-   * a result counts for (BOHB's `resultBudget`, HyperBandForBOHB) decide; for
-   * the others, results at a decision point and at max_t count with budget t.
+   * The searcher's observation for a report (the rule of searchers/index.ts
+   * `observationFor`): schedulers that say which budget a result counts for
+   * (BOHB's `resultBudget`, HyperBandForBOHB) decide; model-based searchers
+   * (TPE, BOHB's KDE) see every report at budget t, as Optuna's
+   * `trial.report(value, step)`; for the others, results at a decision point
+   * and at max_t count with budget t.
    */
   private observation(id: string, config: HParams, report: Report, pauseAt: number[]): Observation | null {
     if (this.opts.observe) return this.opts.observe(this.schedulerTarget, id, config, report);
     let budget: number | null;
     if (typeof this.schedulerTarget.resultBudget === "function") budget = this.sched("resultBudget", id) as number | null;
+    else if (this.searcherTarget.kind === "tpe" || this.searcherTarget.kind === "bohb") budget = report.t;
     else budget = pauseAt.includes(report.t) || report.t >= this.maxT ? report.t : null;
     if (budget === null) return null;
     const v = metricValue(report, this.config.metric);

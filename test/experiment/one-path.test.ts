@@ -40,19 +40,20 @@ function recording(s: Scheduler, out: Array<[number, SchedulerAction]>, reports:
   });
 }
 
-const methods: Array<[string, ExperimentInput["method"], number]> = [
+const methods: Array<[string, ExperimentInput["method"], number, Partial<ExperimentInput>?]> = [
   ["asha", { kind: "asha", reductionFactor: 2, gracePeriod: 1 }, 24],
+  ["tpe+asha", { kind: "asha", reductionFactor: 2, gracePeriod: 1 }, 24, { searcher: { kind: "tpe" } }],
   ["hyperband", { kind: "hyperband", reductionFactor: 2 }, 24],
   ["bohb", { kind: "bohb", reductionFactor: 2 }, 24],
   ["pbt", { kind: "pbt", perturbationInterval: 2 }, 8],
 ];
 
-for (const [name, method, samples] of methods) {
+for (const [name, method, samples, extra] of methods) {
   test(`${name}: driver + replay backend and simulate() on the same curves decide identically`, async () => {
     const dir = tmpDir();
     const input = {
-      name: `one-${name}`, seed: 17, space: SPACE, method, samples, maxConcurrent: 4, trainer: { epochs: 8 },
-      backend: { kind: "replay", curves: CSV }, runDir: path.join(dir, "run"),
+      name: `one-${name.replace("+", "-")}`, seed: 17, space: SPACE, method, samples, maxConcurrent: 4, trainer: { epochs: 8 },
+      backend: { kind: "replay", curves: CSV }, runDir: path.join(dir, "run"), ...extra,
     } as ExperimentInput;
     const cfg = parseExperiment(input);
 
@@ -92,5 +93,6 @@ for (const [name, method, samples] of methods) {
     assert.deepEqual(simTrials, driverTrials);
     assert.ok(Math.abs(sim.gpuSeconds - summary.gpu_seconds) < 1e-6, `GPU-seconds ${sim.gpuSeconds} vs ${summary.gpu_seconds}`);
     if (name === "pbt") assert.ok(h.some((e) => e.type === "exploit"), "PBT exploited");
+    if (name === "tpe+asha") assert.ok(sim.trials.length === samples && cfg.searcher?.kind === "tpe");
   });
 }
