@@ -147,6 +147,9 @@ test("every widget class renders in JupyterLab's notebook; quiz, stop, pause and
   await nb.save();
   await nb.reload();
   await nb.waitWidgetsRendered(60_000);
+  // the reloaded page asked the kernel for every model on the control comm (request_states), a second time
+  const connections = await nb.execute(`String(W.widgetFrontend().connections)`);
+  assert.deepEqual(connections, { status: "ok", text: ["'2'"] });
   const again = await nb.cells();
   for (const i of [2, 3, 4]) assert.equal(again[i].widgetViews, 1, `cell ${i} restored: ${JSON.stringify(again[i])}`);
   await nb.tab.waitForFunction(`Number(document.querySelector(".tunelab-liveplot")?.dataset.points) === ${kernelPoints}`, { timeout: 60_000 }).catch(async () => {
