@@ -38,7 +38,7 @@ interface TrialAcc {
   best: number | null;
 }
 
-const ENDED = new Set(["finished", "failed", "budget_exhausted"]);
+const ENDED = new Set(["finished", "failed", "budget_exhausted", "stopped"]);
 
 export class ExperimentView extends VBox {
   readonly plot: LivePlot;

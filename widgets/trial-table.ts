@@ -128,7 +128,7 @@ export class TrialTable extends VBox {
   setExperimentState(state: string): void {
     this.experimentState = state;
     const paused = state === "paused";
-    const over = ["finished", "failed", "budget_exhausted"].includes(state);
+    const over = ["finished", "failed", "budget_exhausted", "stopped"].includes(state);
     this.pauseButton.set({ disabled: paused || over });
     this.resumeButton.set({ disabled: !paused || over });
     this.status.set({ value: `<b>${escapeHtml(state)}</b>` });

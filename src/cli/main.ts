@@ -177,7 +177,7 @@ async function cmdAttach(args: string[], io: CliIO): Promise<number> {
   const dir = withCwd(io.cwd, () => resolveRunDir(f.positional[0]));
   const exp = withCwd(io.cwd, () => Experiment.attach(dir, opts));
   const st = exp.summary().state;
-  if (st === "finished" || st === "budget_exhausted") {
+  if (st === "finished" || st === "budget_exhausted" || st === "stopped") {
     io.stderr.write(`${exp.name} already ended (${st}); nothing to attach to\n`);
     io.stdout.write(formatSummary(exp.summary()));
     return 0;
