@@ -47,7 +47,7 @@ Usage:
                               prefilled notebooks per team member
   tunelab cluster check FILE [--json]
                               can we reach the cluster (FILE's slurm backend), submit, see GPUs
-  tunelab workshop [--port N] [--notebook-dir DIR] [--open]
+  tunelab workshop [--port N] [--notebook-dir DIR] [--frontend auto|lab|notebook7|page] [--open]
                               start Jupyter with the tunelab kernel
   tunelab --help
 
