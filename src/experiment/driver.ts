@@ -192,10 +192,13 @@ export class Driver {
     // defaults first: a snapshot written by an older driver may lack newer fields
     const state: ControllerState = { ...initialState(), ...(JSON.parse(JSON.stringify(snap.driver)) as Partial<ControllerState>) };
     const deref = (a: unknown): unknown => {
-      const i = a && typeof a === "object" ? (a as { $report?: unknown }).$report : undefined;
-      if (typeof i !== "number") return a;
-      const e = this.events[i];
-      if (!e || e.type !== "report") throw new Error(`journal delta refers to event ${i}, which is not a report`);
+      const ref = a && typeof a === "object" ? (a as { $report?: unknown; trial?: string; t?: number }) : undefined;
+      if (!ref || typeof ref.$report !== "number") return a;
+      const fits = (e: ExperimentEvent | undefined) => !!e && e.type === "report" && e.trialId === ref.trial && e.report.t === ref.t;
+      let e: ExperimentEvent | undefined = this.events[ref.$report];
+      // events recovered from trial dirs (a corrupt journal line) shift the indices: find it by trial and t
+      if (!fits(e)) e = [...this.events].reverse().find(fits);
+      if (!e || e.type !== "report") throw new Error(`journal delta refers to a report of ${ref.trial} at t=${ref.t} that the journal lacks`);
       return e.report;
     };
     for (const d of deltas) {
@@ -284,7 +287,12 @@ export class Driver {
       return;
     }
     const refs = this.reportIndex;
-    const compact = calls.map(([t, m, args]) => [t, m, args.map((a) => (a && typeof a === "object" && refs.has(a) ? { $report: refs.get(a)! } : a))] as RecordedCall);
+    const compact = calls.map(([t, m, args]) => [t, m, args.map((a) => {
+      const i = a && typeof a === "object" ? refs.get(a) : undefined;
+      if (i === undefined) return a;
+      const e = this.events[i] as Extract<ExperimentEvent, { type: "report" }>;
+      return { $report: i, trial: e.trialId, t: e.report.t };
+    })] as RecordedCall);
     const line: DeltaLine = {
       type: "delta", at, events: this.emitted, calls: compact,
       ...(rngChanged ? { rng } : {}),

@@ -55,7 +55,7 @@ export interface DeltaLine {
   at: number;
   /** number of ExperimentEvent lines before this line */
   events: number;
-  /** [target, method, args] in call order; an arg `{"$report": i}` is the report of the journal's i-th event */
+  /** [target, method, args] in call order; an arg `{"$report": i, "trial", "t"}` is the report of the journal's i-th event (that trial's report at t) */
   calls: Array<["scheduler" | "searcher", string, unknown[]]>;
   /** left out when unchanged */
   rng?: { scheduler: number; searcher: number };
