@@ -1,30 +1,37 @@
 /**
- * Schedulers and searchers on recorded curves (design.md §4 CSV): for grid,
- * random, ASHA, HyperBand, PBT and BOHB (tunelab's pure implementations,
- * driven by the event simulator in src/schedulers/simulate.ts on a virtual
- * clock), and Optuna 3.1's SuccessiveHalving / Hyperband pruners + TPE
- * (a real python3-optuna process on the same curves):
+ * Schedulers × searchers on recorded curves (design.md §4 CSV), tunelab
+ * against Optuna 3.1 side by side, telling signal from luck:
  *
- * - GPU-minutes until a configuration within 1% of the grid's best final
- *   loss has been trained to the full budget;
- * - regret at equal GPU-minutes (best full-budget loss found within a fixed
- *   GPU budget, minus the grid's best);
- * - simulated wall-clock until the method's best full-budget result;
+ * - every complete grid in data/curves/*.csv (extra metric columns between
+ *   the optimised metric and time_s are read and ignored), sample counts
+ *   12 / 24 / 48, 4 slots, ≥ 100 seeds per row;
+ * - rows: tunelab grid / random / ASHA / HyperBand / BOHB / PBT / TPE /
+ *   TPE+ASHA / TPE+HyperBand and the named workshop default, driven by the
+ *   event simulator (`simulate`, the bench's decision path) on a virtual
+ *   clock; Optuna TPE, TPE + SuccessiveHalvingPruner, TPE + HyperbandPruner
+ *   (real python3-optuna processes, two in parallel, studies named per seed);
+ * - per row: how often a trial within 1% of the grid's best final loss was
+ *   trained to the full budget, the median total GPU-minutes, the median
+ *   GPU-minutes until that trial (hits only), each with a bootstrap 95%
+ *   interval over seeds (1,000 resamples, seeded);
+ * - the must-show check: WORKSHOP_DEFAULT vs Optuna TPE + SHA at 24 and 48
+ *   samples on every curve set (hit rate at least as high, median GPU-minutes
+ *   ≤ 0.8×), with the ratio's interval;
  * - decision overhead per scheduler call at 1k and 10k trials, and memory.
  *
- * Curves: data/curves/*.csv when present (the first file; configurations are
- * answered with the nearest recorded one, log-space for lr-like columns),
- * else a deterministic synthetic table generated here (the output says which).
+ * Run alone: `node --import tsx bench/schedulers.ts` (SEEDS=n to change the
+ * seed count); `npm run bench` gathers it into bench/REPORT.md.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as v8 from "node:v8";
 import * as vm from "node:vm";
 import { parseExperiment } from "../src/config/schema";
 import type { ExperimentConfig, HParams, SpaceSpec } from "../src/config/types";
 import { createScheduler } from "../src/schedulers";
-import { createSearcher, observationFor } from "../src/searchers";
+import { createSearcher } from "../src/searchers";
+import { loadCurves, NearestCurves, type CurveTable } from "../src/backends/curves";
 import { simulate, type SimResult } from "../src/schedulers/simulate";
 import { Rng } from "../src/space/rng";
 import type { Report } from "../src/backends/types";
@@ -36,39 +43,30 @@ interface Table {
   metric: string;
   maxT: number;
   rows: Map<string, { config: HParams; values: number[]; seconds: number[] }>;
+  /** the parsed file (absent for the synthetic table) */
+  curves?: CurveTable;
 }
 
+/**
+ * A curve file read by the replay backend's own parser (src/backends/curves.ts),
+ * so the bench accepts what replay accepts (further metric columns between the
+ * metric and time_s, trailing columns after it) and rejects what it rejects.
+ */
 function loadCsv(file: string): Table {
-  const lines = fs.readFileSync(file, "utf8").trim().split(/\r?\n/);
-  const head = lines[0].split(",");
-  const ti = head.indexOf("t");
-  const si = head.indexOf("time_s");
-  const keys = head.slice(0, ti);
-  const metric = head[ti + 1];
+  const ct = loadCurves(file);
   const rows: Table["rows"] = new Map();
   let maxT = 0;
-  for (const line of lines.slice(1)) {
-    const cells = line.split(",");
-    const config: HParams = {};
-    keys.forEach((k, i) => {
-      const n = Number(cells[i]);
-      config[k] = cells[i] !== "" && !Number.isNaN(n) ? n : cells[i];
-    });
-    const id = JSON.stringify(config);
-    const t = Number(cells[ti]);
-    if (rows.has(id) && rows.get(id)!.values[t - 1] !== undefined) continue; // repeated configuration: keep the first
-    const v = cells[ti + 1].toLowerCase() === "nan" ? NaN : Number(cells[ti + 1]);
-    if (!rows.has(id)) rows.set(id, { config, values: [], seconds: [] });
-    const r = rows.get(id)!;
-    r.values[t - 1] = v;
-    r.seconds[t - 1] = Number(cells[si]);
-    maxT = Math.max(maxT, t);
+  for (const c of ct.configs) {
+    const config = { ...c.values } as HParams;
+    rows.set(JSON.stringify(config), { config, values: c.points.map((p) => p.value), seconds: c.points.map((p) => p.time_s) });
+    maxT = Math.max(maxT, c.maxT);
   }
+  const keys = ct.keys;
   const logKeys = new Set(keys.filter((k) => {
     const vs = [...rows.values()].map((r) => r.config[k]).filter((x): x is number => typeof x === "number");
     return vs.length > 0 && Math.min(...vs) > 0 && Math.max(...vs) / Math.min(...vs) > 20;
   }));
-  return { source: path.relative(process.cwd(), file), keys, logKeys, metric, maxT, rows };
+  return { source: path.relative(process.cwd(), file), keys, logKeys, metric: ct.metric, maxT, rows, curves: ct };
 }
 
 /** Deterministic synthetic curves (used only when no recorded file exists). */
@@ -117,25 +115,22 @@ function gridSpaceOf(tab: Table): SpaceSpec {
   return s;
 }
 
-interface Metrics { toWithin1: number | null; regretAtB: number; wallToBest: number; bestFinal: number; gpuMin: number; wallMin: number; modelPicks?: string }
+interface Metrics { toWithin1: number | null; wallToBest: number; bestFinal: number; gpuMin: number; wallMin: number; modelPicks?: number }
 
-function metricsOf(r: SimResult, maxT: number, gridBest: number, budgetMin: number): Metrics {
+function metricsOf(r: SimResult, maxT: number, gridBest: number): Metrics {
   const finals = r.trials.flatMap((t) => t.reports.filter((x) => x.t >= maxT && Number.isFinite(x.value)));
   finals.sort((a, b) => a.gpuSeconds - b.gpuSeconds);
   const hit = finals.find((x) => x.value <= gridBest * 1.01);
-  const inBudget = finals.filter((x) => x.gpuSeconds / 60 <= budgetMin);
-  const bestIn = inBudget.length ? Math.min(...inBudget.map((x) => x.value)) : Infinity;
   const bestFinal = finals.length ? Math.min(...finals.map((x) => x.value)) : Infinity;
   const firstBest = finals.filter((x) => x.value === bestFinal).sort((a, b) => a.clock - b.clock)[0];
   const mb = r.trials.filter((t) => t.modelBasedPick !== undefined);
   return {
     toWithin1: hit ? hit.gpuSeconds / 60 : null,
-    regretAtB: bestIn - gridBest,
     wallToBest: firstBest ? firstBest.clock / 60 : NaN,
     bestFinal,
     gpuMin: r.gpuSeconds / 60,
     wallMin: r.wallSeconds / 60,
-    modelPicks: mb.length ? `${mb.filter((t) => t.modelBasedPick).length}/${mb.length}` : undefined,
+    modelPicks: mb.length ? mb.filter((t) => t.modelBasedPick).length : undefined,
   };
 }
 
@@ -143,48 +138,158 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
 };
-const f2 = (x: number | null) => (x === null || !Number.isFinite(x) ? "—" : x.toFixed(2));
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+const f2 = (x: number | null) => (x === null || Number.isNaN(x) ? "—" : x === Infinity ? "∞" : x.toFixed(2));
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "—");
+const pct = (x: number) => (Number.isFinite(x) ? `${Math.round(100 * x)}%` : "—");
 
-function methods(tab: Table): Array<{ label: string; method: Record<string, unknown>; samples: number; grid?: boolean }> {
-  const T = tab.maxT;
-  return [
-    { label: "grid (all recorded configurations)", method: { kind: "grid" }, samples: tab.rows.size, grid: true },
-    { label: "random", method: { kind: "random" }, samples: tab.rows.size },
-    { label: "ASHA (g=1, η=2, max_t)", method: { kind: "asha", gracePeriod: 1, reductionFactor: 2, maxT: T }, samples: tab.rows.size },
-    { label: "ASHA (defaults: η=4)", method: { kind: "asha" }, samples: tab.rows.size },
-    { label: "HyperBand (η=2)", method: { kind: "hyperband", reductionFactor: 2, maxT: T }, samples: tab.rows.size },
-    { label: "PBT (population 8, interval 1)", method: { kind: "pbt" }, samples: 8 },
-    { label: "BOHB (η=2)", method: { kind: "bohb", reductionFactor: 2, maxT: T }, samples: tab.rows.size },
-  ];
+/** Bootstrap 95% interval of stat over resampled seeds (B resamples, seeded so the report is reproducible). */
+function bootstrap(xs: number[], stat: (s: number[]) => number, B = 1000, seed = 12345): [number, number] {
+  if (xs.length === 0) return [NaN, NaN];
+  const rng = new Rng(seed);
+  const out: number[] = [];
+  for (let b = 0; b < B; b++) {
+    const s = Array.from({ length: xs.length }, () => xs[rng.int(xs.length)]);
+    out.push(stat(s));
+  }
+  out.sort((a, c) => a - c);
+  return [out[Math.floor(0.025 * (B - 1))], out[Math.ceil(0.975 * (B - 1))]];
+}
+/** Bootstrap 95% interval of median(a)/median(b), a and b resampled independently. */
+function bootstrapRatio(a: number[], b: number[], B = 1000, seed = 777): [number, number] {
+  const rng = new Rng(seed);
+  const out: number[] = [];
+  for (let k = 0; k < B; k++) {
+    const sa = Array.from({ length: a.length }, () => a[rng.int(a.length)]);
+    const sb = Array.from({ length: b.length }, () => b[rng.int(b.length)]);
+    out.push(median(sa) / median(sb));
+  }
+  out.sort((x, y) => x - y);
+  return [out[Math.floor(0.025 * (B - 1))], out[Math.ceil(0.975 * (B - 1))]];
 }
 
+interface Summary {
+  hitRate: number; hitCI: [number, number]; gpu: number; gpuCI: [number, number];
+  /** GPU-minutes until a within-1% trial finished, +∞ for seeds that never got one: the median is finite iff more than half the seeds hit */
+  toHit: number; toHitCI: [number, number]; best: number; picks: string; n: number; gpus: number[]; tos: number[];
+}
+function summarise(ms: Metrics[]): Summary {
+  const hits = ms.map((m) => (m.toWithin1 !== null ? 1 : 0));
+  const gpus = ms.map((m) => m.gpuMin);
+  const to = ms.map((m) => m.toWithin1 ?? Infinity);
+  const picks = ms.map((m) => m.modelPicks).filter((x): x is number => x !== undefined);
+  return {
+    hitRate: mean(hits), hitCI: bootstrap(hits, mean), gpu: median(gpus), gpuCI: bootstrap(gpus, median),
+    toHit: median(to), toHitCI: bootstrap(to, median), best: median(ms.map((m) => m.bestFinal)),
+    picks: picks.length ? `${median(picks)}` : "", n: ms.length, gpus, tos: to,
+  };
+}
+const ci = (x: [number, number], f: (v: number) => string) => `[${f(x[0])}, ${f(x[1])}]`;
+
+/**
+ * tunelab's best default for the workshop: TPE (Optuna's sampler semantics,
+ * constant liar for the 4 parallel trials) under ASHA with η = 3 (grace 1,
+ * max_t = the epochs). Chosen on these curves; see the must-show section.
+ */
+export const WORKSHOP_DEFAULT = {
+  label: "workshop default: TPE (constant liar) + ASHA (η=3)",
+  method: { kind: "asha", reductionFactor: 3 },
+  searcher: { kind: "tpe", constantLiar: true },
+};
+
+interface RowSpec { label: string; method: Record<string, unknown>; searcher?: Record<string, unknown> }
+function rows(): RowSpec[] {
+  return [
+    { label: "random", method: { kind: "random" } },
+    { label: "ASHA (defaults: η=4)", method: { kind: "asha" } },
+    { label: "HyperBand (defaults: η=3)", method: { kind: "hyperband" } },
+    { label: "BOHB (defaults: η=3)", method: { kind: "bohb" } },
+    { label: "PBT (defaults: interval 1; population = samples)", method: { kind: "pbt" } },
+    { label: "TPE (no early stopping)", method: { kind: "random" }, searcher: { kind: "tpe" } },
+    { label: "TPE + ASHA (defaults: η=4)", method: { kind: "asha" }, searcher: { kind: "tpe" } },
+    { label: "TPE + HyperBand (defaults: η=3)", method: { kind: "hyperband" }, searcher: { kind: "tpe" } },
+    { label: WORKSHOP_DEFAULT.label, method: WORKSHOP_DEFAULT.method, searcher: WORKSHOP_DEFAULT.searcher },
+    ...extraRows(),
+  ].filter((r) => !process.env.BENCH_ONLY || r.label.includes(process.env.BENCH_ONLY));
+}
+/** BENCH_EXTRA='[{"label":…,"method":…,"searcher":…}]' adds rows (to try candidates without editing the bench). */
+function extraRows(): RowSpec[] {
+  try {
+    return process.env.BENCH_EXTRA ? (JSON.parse(process.env.BENCH_EXTRA) as RowSpec[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * One seeded run through the bench's path, which is the notebooks' path:
+ * `simulate` = the experiment's controller over the replay backend's clock,
+ * parts built as `experiment()` builds them (master seed, forks 1 and 2), the
+ * controller feeding the searcher (observations and trial ends) as the driver
+ * does, each configuration answered by the replay backend's nearest-curve rule.
+ */
 function runMethod(tab: Table, cfg: ExperimentConfig, seed: number): SimResult {
-  const scheduler = createScheduler(cfg, new Rng(seed).fork(1));
   const searcher = createSearcher(cfg, new Rng(seed).fork(2));
+  const scheduler = createScheduler(cfg, new Rng(seed).fork(1));
+  const byReplay = tab.curves ? new NearestCurves(tab.curves, cfg.space) : null;
+  const cache = new Map<string, { values: number[]; seconds: number[] }>();
+  const near = (c: HParams) => {
+    const k = tab.keys.map((x) => String(c[x])).join("|");
+    let r = cache.get(k);
+    if (!r) {
+      if (byReplay) {
+        const f = byReplay.find(c);
+        if (typeof f === "string") throw new Error(f);
+        r = { values: f.points.map((p) => p.value), seconds: f.points.map((p) => p.time_s) };
+      } else r = nearest(tab, c);
+      cache.set(k, r);
+    }
+    return r;
+  };
   return simulate({
     scheduler, searcher, samples: cfg.samples, maxConcurrent: cfg.maxConcurrent, maxT: tab.maxT, metric: tab.metric, mode: "min",
     curve: (c, t) => {
-      const r = nearest(tab, c);
+      const r = near(c);
       const i = Math.min(t, tab.maxT) - 1;
       return { value: r.values[i], seconds: r.seconds[i] ?? r.seconds[r.seconds.length - 1] };
     },
-    observe: (s, id, c, rep: Report) => observationFor(s, id, c, rep, tab.metric, "min"),
   });
 }
 
-function optunaRuns(tab: Table, seeds: number[]): { rows: Array<[string, Metrics[]]>; note: string } | null {
+interface OptunaOut { runs: Record<string, Record<string, Metrics[]>>; labels: string[]; note: string }
+
+/** Optuna's rows: two python processes, each on half of the seeds, while the simulator runs here. */
+function optunaRuns(tab: Table, seeds: number[], samples: number[]): Promise<OptunaOut | null> {
   const script = path.join(__dirname, "..", "test", "schedulers", "py", "optuna_bench.py");
-  const payload = {
-    maxT: tab.maxT, keys: tab.keys, logKeys: [...tab.logKeys], seeds,
-    samples: tab.rows.size,
+  const base = {
+    maxT: tab.maxT, keys: tab.keys, logKeys: [...tab.logKeys], samples, slots: 4,
     rows: [...tab.rows.values()].map((r) => ({ config: r.config, values: r.values.map((v) => (Number.isFinite(v) ? v : null)), seconds: r.seconds })),
   };
-  const r = spawnSync("/usr/bin/python3", [script], { input: JSON.stringify(payload), encoding: "utf8", timeout: 120_000 });
-  if (r.status !== 0) return null;
-  // Python's json writes Infinity/NaN (e.g. no trial reached the full budget); JSON has no such tokens
-  const quoted = r.stdout.replace(/(?<=[:\[,]\s*)(-?Infinity|NaN)(?=\s*[,\]}])/g, '"$1"');
-  return JSON.parse(quoted, (_k, v) => (v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : v === "NaN" ? NaN : v));
+  const half = Math.ceil(seeds.length / 2);
+  const parts = [seeds.slice(0, half), seeds.slice(half)].filter((p) => p.length);
+  const one = (part: number[]) => new Promise<OptunaOut | null>((resolve) => {
+    const p = spawn("/usr/bin/python3", [script], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    p.stdout.on("data", (d) => (out += d));
+    p.stderr.on("data", () => {});
+    p.on("error", () => resolve(null));
+    p.on("close", (code) => {
+      if (code !== 0) return resolve(null);
+      // Python's json writes Infinity/NaN (e.g. no trial reached the full budget); JSON has no such tokens
+      const quoted = out.replace(/(?<=[:\[,]\s*)(-?Infinity|NaN)(?=\s*[,\]}])/g, '"$1"');
+      resolve(JSON.parse(quoted, (_k, v) => (v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : v === "NaN" ? NaN : v)));
+    });
+    p.stdin.end(JSON.stringify({ ...base, seeds: part }));
+  });
+  return Promise.all(parts.map(one)).then((outs) => {
+    if (outs.some((o) => o === null)) return null;
+    const merged: OptunaOut = { runs: {}, labels: outs[0]!.labels, note: outs[0]!.note };
+    for (const o of outs) for (const [label, byN] of Object.entries(o!.runs)) {
+      merged.runs[label] ??= {};
+      for (const [n, ms] of Object.entries(byN)) merged.runs[label][n] = [...(merged.runs[label][n] ?? []), ...ms];
+    }
+    return merged;
+  });
 }
 
 /** A forced GC so heap deltas mean something (the bench runner starts node without --expose-gc). */
@@ -228,6 +333,10 @@ function overhead(kind: string, n: number): { usPerDecision: number; decisions: 
   return { usPerDecision: Number(ns) / 1000 / decisions, decisions, heapMiB: heap, stateKiB };
 }
 
+const SAMPLES = [12, 24, 48];
+const SEEDS = Array.from({ length: Math.max(1, Number(process.env.SEEDS ?? 100)) }, (_, i) => i + 1);
+const OPTUNA_SHA = "Optuna TPE + SuccessiveHalvingPruner (min_resource=1, η=2)";
+
 export async function run(): Promise<string> {
   const dir = path.join(__dirname, "..", "data", "curves");
   const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".csv")).sort() : [];
@@ -246,48 +355,85 @@ export async function run(): Promise<string> {
   }
   if (tables.length === 0) tables.push(synthetic());
   const sections: string[] = [];
-  for (const tab of tables) sections.push(await benchTable(tab));
+  const checks: string[] = [];
+  for (const tab of tables) {
+    const r = await benchTable(tab);
+    sections.push(r.text);
+    checks.push(...r.checks);
+  }
   if (skipped.length) sections.push(`Curve files not benchmarked (the grid baseline needs a complete grid): ${skipped.join("; ")}.`);
-  sections.push(overheadSection());
+  const must = [
+    "### Must-show: the workshop default against Optuna TPE + SuccessiveHalvingPruner",
+    "",
+    `**${WORKSHOP_DEFAULT.label}**, i.e. \`method: ${JSON.stringify(WORKSHOP_DEFAULT.method)}, searcher: ${JSON.stringify(WORKSHOP_DEFAULT.searcher)}\`, against Optuna's strongest row here, TPE + SuccessiveHalvingPruner (min_resource 1, η 2), on every curve set at 24 and 48 samples, ${SEEDS.length} seeds each. GPU-minutes = spent until a trial within 1% of the grid's best finished training to the full budget (the issue's measure), +∞ for a seed that never got there, so the median also counts the misses. Pass = within-1% rate at least Optuna's AND median GPU-minutes to within 1% ≤ 0.8 × Optuna's (point estimates; the intervals say how sure). The whole run's GPU-minutes are shown beside.`,
+    "",
+    "| curve set | samples | within 1%: default [95%] | within 1%: Optuna [95%] | median GPU-min to within 1%: default [95%] | … Optuna [95%] | ratio [95%] | whole-run GPU-min, default vs Optuna | pass |",
+    "|---|---|---|---|---|---|---|---|---|",
+    ...checks,
+    "",
+  ].join("\n");
+  sections.unshift(must);
+  if (!process.env.BENCH_NO_OVERHEAD) sections.push(overheadSection());
   return ["## Schedulers and searchers on recorded curves", "", ...sections].join("\n");
 }
 
-async function benchTable(tab: Table): Promise<string> {
+async function benchTable(tab: Table): Promise<{ text: string; checks: string[] }> {
   const gridBest = Math.min(...[...tab.rows.values()].map((r) => r.values[tab.maxT - 1]).filter(Number.isFinite));
   const gridGpuMin = [...tab.rows.values()].reduce((a, r) => a + r.seconds.reduce((x, y) => x + y, 0), 0) / 60;
-  const budgetMin = gridGpuMin / 4;
-  const seeds = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
   const out: string[] = [];
+  const t0 = Date.now();
+  const optuna = process.env.BENCH_NO_OPTUNA ? Promise.resolve(null) : optunaRuns(tab, SEEDS, SAMPLES); // runs in two python processes meanwhile
   out.push(`### ${tab.source}`);
   out.push("");
-  out.push(`Curves: **${tab.source}** (${tab.rows.size} configurations × t = 1…${tab.maxT}, metric ${tab.metric}); grid's best final ${tab.metric}: **${gridBest.toFixed(4)}**; a full grid costs ${gridGpuMin.toFixed(2)} GPU-minutes (1 GPU per trial; the recorded step times). Simulated with tunelab's event simulator (src/schedulers/simulate.ts): 4 slots, decisions instantaneous, restarts free, each configuration answered with the nearest recorded one. Median over ${seeds.length} seeds (grid: deterministic). "Within 1%" = a trial reached t = ${tab.maxT} with ${tab.metric} ≤ 1.01 × grid best; regret at ${budgetMin.toFixed(2)} GPU-min (¼ of the grid) = best full-budget loss found by then − grid best.`);
+  const within = [...tab.rows.values()].filter((r) => r.values[tab.maxT - 1] <= gridBest * 1.01).map((r) => JSON.stringify(r.config));
+  out.push(`Curves: **${tab.source}** (${tab.rows.size} configurations × t = 1…${tab.maxT}, metric ${tab.metric}); grid's best final ${tab.metric}: **${gridBest.toFixed(4)}**; ${within.length} recorded configuration(s) within 1% of it (${within.join(", ")}); the full grid costs ${gridGpuMin.toFixed(2)} GPU-minutes (1 GPU per trial; the recorded step times). tunelab rows run through the bench's simulator (\`simulate\`): 4 slots, decisions at once, restarts free, each configuration answered with the nearest recorded one (log space for ${[...tab.logKeys].join(", ") || "no column"}). ${SEEDS.length} seeds per row (grid: deterministic). "Within 1%" = some trial reached t = ${tab.maxT} with ${tab.metric} ≤ 1.01 × grid best; GPU-min = the whole run's; "to within 1%" = GPU-minutes spent when that trial finished, +∞ for seeds that never got one (so "∞" = more than half missed). Intervals: bootstrap 95% over seeds.`);
   out.push("");
-  out.push("| method | trials | GPU-min to within 1% (reached/seeds) | regret @ ¼ grid GPU-min | wall-min to its best | best final | total GPU-min | total wall-min | model-based picks |");
-  out.push("|---|---|---|---|---|---|---|---|---|");
-  for (const m of methods(tab)) {
-    const cfg = parseExperiment({ name: "bench", space: m.grid ? gridSpaceOf(tab) : spaceOf(tab), method: m.method, samples: m.samples, maxConcurrent: 4, trainer: { epochs: tab.maxT }, metric: tab.metric });
-    const t0 = Date.now();
-    const ms = (m.grid ? [1] : seeds).map((sd) => metricsOf(runMethod(tab, cfg, sd), tab.maxT, gridBest, budgetMin));
-    process.stderr.write(`[schedulers] ${m.label}: ${Date.now() - t0} ms\n`);
-    const hits = ms.map((x) => x.toWithin1).filter((x): x is number => x !== null);
-    out.push(`| ${m.label} | ${m.samples} | ${hits.length ? f2(median(hits)) : "—"} (${hits.length}/${ms.length}) | ${f3(median(ms.map((x) => x.regretAtB)))} | ${f2(median(ms.map((x) => x.wallToBest)))} | ${f3(median(ms.map((x) => x.bestFinal)))} | ${f2(median(ms.map((x) => x.gpuMin)))} | ${f2(median(ms.map((x) => x.wallMin)))} | ${ms[0].modelPicks ? ms.map((x) => x.modelPicks).slice(0, 3).join(", ") + " …" : ""} |`);
+  out.push("| method | samples | within 1% [95%] | median GPU-min [95%] | median GPU-min to within 1% [95%] | median best final | median model picks |");
+  out.push("|---|---|---|---|---|---|---|");
+  const gridCfg = parseExperiment({ name: "bench", space: gridSpaceOf(tab), method: { kind: "grid" }, samples: tab.rows.size, maxConcurrent: 4, trainer: { epochs: tab.maxT }, metric: tab.metric });
+  const g = metricsOf(runMethod(tab, gridCfg, 1), tab.maxT, gridBest);
+  out.push(`| grid (all recorded configurations) | ${tab.rows.size} | ${g.toWithin1 !== null ? "100%" : "0%"} (deterministic) | ${f2(g.gpuMin)} | ${f2(g.toWithin1)} | ${f3(g.bestFinal)} | |`);
+  const results = new Map<string, Map<number, Summary>>();
+  for (const m of rows()) {
+    const t1 = Date.now();
+    for (const n of SAMPLES) {
+      const cfg = parseExperiment({ name: "bench", space: spaceOf(tab), method: m.method, ...(m.searcher ? { searcher: m.searcher } : {}), samples: n, maxConcurrent: 4, trainer: { epochs: tab.maxT }, metric: tab.metric });
+      const sm = summarise(SEEDS.map((sd) => metricsOf(runMethod(tab, cfg, sd), tab.maxT, gridBest)));
+      if (!results.has(m.label)) results.set(m.label, new Map());
+      results.get(m.label)!.set(n, sm);
+      out.push(`| ${m.label} | ${n} | ${pct(sm.hitRate)} ${ci(sm.hitCI, pct)} | ${f2(sm.gpu)} ${ci(sm.gpuCI, f2)} | ${f2(sm.toHit)} ${ci(sm.toHitCI, f2)} | ${f3(sm.best)} | ${sm.picks} |`);
+    }
+    process.stderr.write(`[schedulers] ${tab.source} ${m.label}: ${Date.now() - t1} ms\n`);
   }
-  const t1 = Date.now();
-  const opt = optunaRuns(tab, seeds);
-  process.stderr.write(`[schedulers] optuna: ${Date.now() - t1} ms\n`);
+  const opt = await optuna;
+  process.stderr.write(`[schedulers] ${tab.source} all rows incl. optuna: ${Date.now() - t0} ms\n`);
+  const checks: string[] = [];
   if (opt) {
-    for (const [label, ms] of opt.rows) {
-      const hits = ms.map((x) => x.toWithin1).filter((x): x is number => x !== null);
-      out.push(`| ${label} | ${tab.rows.size} | ${hits.length ? f2(median(hits)) : "—"} (${hits.length}/${ms.length}) | ${f3(median(ms.map((x) => x.regretAtB)))} | ${f2(median(ms.map((x) => x.wallToBest)))} | ${f3(median(ms.map((x) => x.bestFinal)))} | ${f2(median(ms.map((x) => x.gpuMin)))} | ${f2(median(ms.map((x) => x.wallMin)))} | |`);
+    for (const label of opt.labels) {
+      for (const n of SAMPLES) {
+        const sm = summarise(opt.runs[label][String(n)]);
+        if (!results.has(label)) results.set(label, new Map());
+        results.get(label)!.set(n, sm);
+        out.push(`| ${label} | ${n} | ${pct(sm.hitRate)} ${ci(sm.hitCI, pct)} | ${f2(sm.gpu)} ${ci(sm.gpuCI, f2)} | ${f2(sm.toHit)} ${ci(sm.toHitCI, f2)} | ${f3(sm.best)} | |`);
+      }
     }
     out.push("");
     out.push(`Optuna rows: ${opt.note}`);
+    for (const n of [24, 48]) {
+      const a = results.get(WORKSHOP_DEFAULT.label)?.get(n);
+      const b = results.get(OPTUNA_SHA)?.get(n);
+      if (!a || !b) continue;
+      const ratio = a.toHit / b.toHit;
+      const rci = bootstrapRatio(a.tos, b.tos);
+      const pass = a.hitRate >= b.hitRate && ratio <= 0.8;
+      checks.push(`| ${tab.source} | ${n} | ${pct(a.hitRate)} ${ci(a.hitCI, pct)} | ${pct(b.hitRate)} ${ci(b.hitCI, pct)} | ${f2(a.toHit)} ${ci(a.toHitCI, f2)} | ${f2(b.toHit)} ${ci(b.toHitCI, f2)} | ${f2(ratio)} ${ci(rci, f2)} | ${f2(a.gpu)} vs ${f2(b.gpu)} | ${pass ? "**yes**" : "no"} |`);
+    }
   } else {
     out.push("");
     out.push("Optuna rows: python3-optuna did not run here (skipped).");
   }
   out.push("");
-  return out.join("\n");
+  return { text: out.join("\n"), checks };
 }
 
 function overheadSection(): string {
