@@ -36,6 +36,14 @@ const SLOTS = Number(arg("--slots", "4"));
  */
 const PARALLEL = argv.includes("--parallel");
 const GPUS = arg("--gpus", "0").split(",").map(Number);
+/**
+ * --reuse on|off: the local backend's warm trainer processes (item 3, Ray's
+ * reuse_actors) on or off; unset leaves the backend's default. "off" is the
+ * cold-start baseline (a new Python process per trial, resume and exploit).
+ */
+const REUSE = arg("--reuse", "");
+if (REUSE && REUSE !== "on" && REUSE !== "off") throw new Error(`--reuse must be on or off, got ${JSON.stringify(REUSE)}`);
+const reuseField = (): Record<string, boolean> => (REUSE ? { reuseProcesses: REUSE === "on" } : {});
 /** --cpu: a smoke run of this script without a GPU (e.g. --model small). */
 const GPU = !argv.includes("--cpu");
 const EPOCHS = Number(arg("--epochs", "5"));
@@ -47,9 +55,9 @@ const MODEL = arg("--model", "tiny-bloom");
  * dataset "task": a 16 KB slice of Deuteronomy, which the base never saw,
  * validated on Deuteronomy's held-out blocks, so more epochs overfit.
  */
-const TRAIN_EXAMPLES = Number(arg("--train-examples", "512"));
+const TRAIN_EXAMPLES = Number(arg("--train-examples", "256"));
 const OPTIONS: Record<string, number | string | boolean> = MODEL === "tiny-bloom"
-  ? { base: "pretrained", train_examples: TRAIN_EXAMPLES, eval_examples: 64, max_length: 256, task_train_bytes: 16384 }
+  ? { base: "pretrained", train_examples: TRAIN_EXAMPLES, eval_examples: 64, max_length: 256, task_train_bytes: Number(arg("--task-bytes", "65536")) }
   : JSON.parse(arg("--options", "{}"));
 const DATASET = arg("--dataset", "task");
 /** t counts evaluations: 4 per epoch, so the schedulers decide at quarter epochs (20 decision points in 5 epochs). */
@@ -62,19 +70,42 @@ const FULL_T = Math.round(EPOCHS / EVAL_EVERY);
  * best lr inside, and the grid is three lrs across it (low edge, middle, high
  * edge) as the workshop's grid spanned its range.
  */
-const LR_RANGE = arg("--lr-range", "3e-5,1e-3").split(",").map(Number) as [number, number];
-const GRID_LRS = arg("--grid-lrs", "3e-5,2e-4,1e-3").split(",").map(Number);
-const RANDOM_SPACE = {
+let LR_RANGE = arg("--lr-range", "3e-6,3e-5").split(",").map(Number) as [number, number];
+let GRID_LRS = arg("--grid-lrs", "3e-6,1e-5,3e-5").split(",").map(Number);
+const randomSpace = () => ({
   lr: { loguniform: LR_RANGE },
   batch_size: { choice: [1, 2] },
   weight_decay: { choice: [0, 0.01] },
-};
-const GRID_SPACE = {
+});
+const gridSpace = () => ({
   lr: { grid: GRID_LRS },
   batch_size: { grid: [1, 2] },
   weight_decay: { grid: [0, 0.01] },
-};
-const SWEEP_LRS = arg("--sweep-lrs", "1e-5,3e-5,1e-4,3e-4,1e-3,3e-3").split(",").map(Number);
+});
+
+/**
+ * The rule that turns the sweep into the team's ranges (when the sweep runs
+ * with the table): lr* = the sweep lr with the lowest eval loss at the
+ * table's full budget (either batch size); the log-uniform range runs from
+ * the sweep lr below lr* to the one above (about a decade), and the grid is
+ * those three lrs, as the workshop's grid spanned its range.
+ */
+interface LrChoice { lrStar: number; range: [number, number]; grid: number[]; atFullBudget: Record<string, number> }
+function chooseLrs(sweepDir: string): LrChoice {
+  const best = new Map<number, number>();
+  for (const line of curvesCsv([sweepDir]).trim().split("\n").slice(1)) {
+    const [lr, , , t, loss] = line.split(",");
+    if (Number(t) !== FULL_T || !Number.isFinite(Number(loss))) continue;
+    best.set(Number(lr), Math.min(best.get(Number(lr)) ?? Infinity, Number(loss)));
+  }
+  const lrs = [...best.keys()].sort((a, b) => a - b);
+  if (!lrs.length) throw new Error(`the sweep in ${sweepDir} has no curve reaching t=${FULL_T}`);
+  const i = lrs.reduce((bi, lr, k) => (best.get(lr)! < best.get(lrs[bi])! ? k : bi), 0);
+  const lo = i > 0 ? lrs[i - 1] : lrs[i] / 3;
+  const hi = i < lrs.length - 1 ? lrs[i + 1] : lrs[i] * 3;
+  return { lrStar: lrs[i], range: [lo, hi], grid: [lo, lrs[i], hi], atFullBudget: Object.fromEntries(lrs.map((lr) => [String(lr), +best.get(lr)!.toFixed(4)])) };
+}
+const SWEEP_LRS = arg("--sweep-lrs", "3e-6,1e-5,3e-5,1e-4,3e-4,1e-3").split(",").map(Number);
 const SWEEP_EPOCHS = Number(arg("--sweep-epochs", "10"));
 
 function base(name: string): Omit<ExperimentInput, "space"> {
@@ -97,7 +128,7 @@ function base(name: string): Omit<ExperimentInput, "space"> {
       options: { ...OPTIONS, checkpoint_every: name.startsWith("pbt") ? 1 : 0 },
       env: {},
     },
-    backend: (GPU ? { kind: "local", gpus: [GPUS[0]], slotsPerGpu: SLOTS } : { kind: "local", gpus: [] }) as ExperimentInput["backend"],
+    backend: (GPU ? { kind: "local", gpus: [GPUS[0]], slotsPerGpu: SLOTS, ...reuseField() } : { kind: "local", gpus: [], ...reuseField() }) as ExperimentInput["backend"],
     runDir: path.join(OUT, name),
   };
 }
@@ -115,17 +146,19 @@ function sweep(): { label: string; input: ExperimentInput; slots: number; probe:
 
 // Workshop settings keep their numbers, now in evaluations (t): ASHA g=1, η=2
 // and BOHB η=4 up to the full budget (FULL_T evaluations); PBT interval 2.
-const RUNS: Array<{ label: string; input: ExperimentInput; slots?: number; probe?: true }> = [
-  { label: "Manual grid (12 configs)", input: { ...base("grid"), space: GRID_SPACE, method: { kind: "grid" } } },
-  { label: `ASHA (workshop: g=1, η=2, R=${FULL_T})`, input: { ...base("asha-workshop"), space: RANDOM_SPACE, method: { kind: "asha", gracePeriod: 1, reductionFactor: 2 } } },
-  { label: "ASHA (tunelab defaults: η=4)", input: { ...base("asha-default"), space: RANDOM_SPACE, method: { kind: "asha" } } },
-  { label: `TPE + ASHA (workshop: g=1, η=2, R=${FULL_T})`, input: { ...base("tpe-asha-workshop"), space: RANDOM_SPACE, method: { kind: "asha", gracePeriod: 1, reductionFactor: 2 }, searcher: { kind: "tpe" } } as ExperimentInput },
-  { label: `BOHB (workshop: η=4, R=${FULL_T})`, input: { ...base("bohb-workshop"), space: RANDOM_SPACE, method: { kind: "bohb", reductionFactor: 4 } } },
-  { label: "BOHB (tunelab defaults: η=3)", input: { ...base("bohb-default"), space: RANDOM_SPACE, method: { kind: "bohb" } } },
-  { label: "PBT (workshop: interval 2)", input: { ...base("pbt-workshop"), space: RANDOM_SPACE, method: { kind: "pbt", perturbationInterval: 2 } } },
-  { label: "PBT (tunelab defaults: interval 1)", input: { ...base("pbt-default"), space: RANDOM_SPACE, method: { kind: "pbt" } } },
+const runs = (): Array<{ label: string; input: ExperimentInput; slots?: number; probe?: true }> => [
+  { label: "Manual grid (12 configs)", input: { ...base("grid"), space: gridSpace(), method: { kind: "grid" } } },
+  { label: `ASHA (workshop: g=1, η=2, R=${FULL_T})`, input: { ...base("asha-workshop"), space: randomSpace(), method: { kind: "asha", gracePeriod: 1, reductionFactor: 2 } } },
+  { label: "ASHA (tunelab defaults: η=4)", input: { ...base("asha-default"), space: randomSpace(), method: { kind: "asha" } } },
+  { label: `TPE + ASHA (workshop: g=1, η=2, R=${FULL_T})`, input: { ...base("tpe-asha-workshop"), space: randomSpace(), method: { kind: "asha", gracePeriod: 1, reductionFactor: 2 }, searcher: { kind: "tpe" } } as ExperimentInput },
+  { label: `BOHB (workshop: η=4, R=${FULL_T})`, input: { ...base("bohb-workshop"), space: randomSpace(), method: { kind: "bohb", reductionFactor: 4 } } },
+  { label: "BOHB (tunelab defaults: η=3)", input: { ...base("bohb-default"), space: randomSpace(), method: { kind: "bohb" } } },
+  { label: "PBT (workshop: interval 2)", input: { ...base("pbt-workshop"), space: randomSpace(), method: { kind: "pbt", perturbationInterval: 2 } } },
+  { label: "PBT (tunelab defaults: interval 1)", input: { ...base("pbt-default"), space: randomSpace(), method: { kind: "pbt" } } },
   sweep(),
 ];
+let RUNS = runs();
+let LR_CHOICE: LrChoice | null = null;
 
 interface Outcome { name: string; label: string; row: ComparisonRow; summary: Summary; wall_s: number; startup: Startup }
 
@@ -178,7 +211,7 @@ function save(prev: any, outcomes: Outcome[]): void {
   for (const o of outcomes) merged.set(o.name, { name: o.name, label: o.label, row: o.row, wall_s: o.wall_s, best: o.summary.best, best_any: o.summary.best_any, gpu_seconds: o.summary.gpu_seconds, states: o.summary.states, startup: o.startup });
   const order = RUNS.map((r) => r.input.name);
   const runs = [...merged.values()].sort((a: any, b: any) => order.indexOf(a.name) - order.indexOf(b.name));
-  fs.writeFileSync(path.join(OUT, "results.json"), JSON.stringify({ date: new Date().toISOString(), slotsPerGpu: SLOTS, epochs: EPOCHS, evalEvery: EVAL_EVERY, lrRange: LR_RANGE, gridLrs: GRID_LRS, options: OPTIONS, dataset: DATASET, runs }, null, 1) + "\n");
+  fs.writeFileSync(path.join(OUT, "results.json"), JSON.stringify({ date: new Date().toISOString(), reuse: REUSE || "default", parallel: PARALLEL, gpus: GPUS, slotsPerGpu: SLOTS, epochs: EPOCHS, evalEvery: EVAL_EVERY, lrRange: LR_RANGE, gridLrs: GRID_LRS, lrChoice: LR_CHOICE ?? prev.lrChoice, options: OPTIONS, dataset: DATASET, runs }, null, 1) + "\n");
   const dirs = RUNS.map((r) => path.join(OUT, r.input.name));
   // every trial of every run, early-stopped ones included: not a replay table, so not in data/curves
   fs.writeFileSync(path.join(OUT, "curves-all-trials.csv"), curvesCsv(dirs.filter((d) => path.basename(d) !== "sweep"), true));
@@ -188,7 +221,7 @@ function save(prev: any, outcomes: Outcome[]): void {
 
 async function runOne(r: { label: string; input: ExperimentInput; slots?: number }, gpu: number): Promise<Outcome> {
   const t0 = Date.now();
-  const input: ExperimentInput = GPU ? { ...r.input, backend: { kind: "local", gpus: [gpu], slotsPerGpu: r.slots ?? SLOTS } as ExperimentInput["backend"] } : r.input;
+  const input: ExperimentInput = GPU ? { ...r.input, backend: { kind: "local", gpus: [gpu], slotsPerGpu: r.slots ?? SLOTS, ...reuseField() } as ExperimentInput["backend"] } : r.input;
   const tag = `[${r.input.name}${GPU ? ` gpu ${gpu}` : ""}]`;
   process.stderr.write(`${tag} ${r.label}\n`);
   const exp = experiment(input, { overwrite: true, pollMs: 500 });
@@ -210,11 +243,23 @@ async function main(): Promise<void> {
   fs.mkdirSync(OUT, { recursive: true });
   const outcomes: Outcome[] = [];
   const prev = fs.existsSync(path.join(OUT, "results.json")) ? JSON.parse(fs.readFileSync(path.join(OUT, "results.json"), "utf8")) : { runs: [] };
-  const selected = RUNS.filter((r) => (ONLY.length ? ONLY.includes(r.input.name) : !r.probe));
+  let selected = RUNS.filter((r) => (ONLY.length ? ONLY.includes(r.input.name) : !r.probe));
+  // --sweep-alongside: the sweep runs with the rest on the given ranges (it checks them instead of setting them; saves its time in a short device session)
+  if (selected.length > 1 && selected.some((r) => r.input.name === "sweep") && !argv.includes("--sweep-alongside")) {
+    // the sweep first, alone; its result sets the ranges of the rest (chooseLrs)
+    outcomes.push(await runOne(selected.find((r) => r.input.name === "sweep")!, GPUS[0]));
+    LR_CHOICE = chooseLrs(path.join(OUT, "sweep"));
+    LR_RANGE = LR_CHOICE.range;
+    GRID_LRS = LR_CHOICE.grid;
+    process.stderr.write(`[gpu-workshop] lr choice from the sweep: ${JSON.stringify(LR_CHOICE)}\n`);
+    save(prev, outcomes);
+    RUNS = runs();
+    selected = RUNS.filter((r) => r.input.name !== "sweep" && ONLY.includes(r.input.name));
+  }
   if (PARALLEL) {
-    if (GPU && GPUS.length < selected.length) throw new Error(`--parallel needs one GPU per experiment: ${selected.length} selected, --gpus ${GPUS.join(",")}`);
+    // experiment k on GPUS[k % n]: with --gpus 0 every experiment shares the one GPU (SLOTS trials each)
     await Promise.all(selected.map(async (r, k) => {
-      const o = await runOne(r, GPUS[k]);
+      const o = await runOne(r, GPUS[k % GPUS.length]);
       outcomes.push(o);
       save(prev, outcomes);  // after each, so a run cut short keeps what finished
     }));
