@@ -6,6 +6,7 @@ import type { ExperimentConfig } from "../config/types";
 import type { ExperimentEvent } from "../experiment/events";
 import type { Summary } from "../experiment/results";
 import type { TrialTable } from "../experiment/table";
+import { deviceWords, experimentDevice, runSeconds } from "../results/device";
 
 const ENDED = new Set(["completed", "stopped", "failed"]);
 
@@ -80,10 +81,13 @@ export function textTable(head: string[], rows: string[][]): string {
 
 export function formatTrialTable(config: ExperimentConfig, table: TrialTable): string {
   const keys = Object.keys(config.space);
-  const head = ["trial", "state", "last_t", config.metric, "best", "gpu_s", ...keys];
+  // a CPU run has no GPU seconds: its column is the trials' process seconds (as summary.json's device_seconds)
+  const cpu = experimentDevice(config) === "cpu";
+  const now = Date.now();
+  const head = ["trial", "state", "last_t", config.metric, "best", cpu ? "cpu_s" : "gpu_s", ...keys];
   const rows = table.list().map((tr) => [
     tr.trialId, tr.state, tr.lastT === null ? "-" : String(tr.lastT), fmtNum(tr.lastValue),
-    fmtNum(table.bestPerTrial.get(tr.trialId)), fmtNum(table.gpuSeconds(tr)),
+    fmtNum(table.bestPerTrial.get(tr.trialId)), fmtNum(cpu ? runSeconds(tr.runs, now) : table.gpuSeconds(tr)),
     ...keys.map((k) => (tr.config[k] === undefined ? "-" : typeof tr.config[k] === "number" ? fmtNum(tr.config[k] as number) : String(tr.config[k]))),
   ]);
   return textTable(head, rows);
@@ -99,6 +103,10 @@ export function formatSummary(s: Summary, opts: { header?: boolean } = {}): stri
     : `best at full budget (t=${s.max_t}): none yet (no trial reached t=${s.max_t})`);
   if (s.best?.schedule && s.best.schedule.length > 1) out.push(`  schedule: ${s.best.schedule.map((p) => `t≥${p.t}: ${fmtConfig(p.config)}`).join(" → ")}`);
   if (s.best_any) out.push(`best at any budget: ${s.metric} ${fmtNum(s.best_any.value)} at t=${s.best_any.t}, trial ${s.best_any.trial_id}, ${fmtConfig(s.best_any.config)}`);
-  out.push(`GPU time ${fmtNum(s.gpu_seconds / 60)} GPU-min · wall ${fmtNum(s.wall_seconds / 60)} min · time to best ${s.time_to_best_s === null ? "-" : fmtNum(s.time_to_best_s / 60) + " min"}`);
+  // device-minutes in the unit the trials used (summary-row.ts: a CPU run is not GPU time)
+  const device = s.device ?? "gpu";
+  const w = deviceWords(device);
+  const devSeconds = device === "cpu" ? s.device_seconds ?? 0 : s.gpu_seconds;
+  out.push(`${device === "cpu" ? "CPU" : "GPU"} time ${fmtNum(devSeconds / 60)} ${w.unit} on ${s.devices ?? s.gpus ?? "?"} ${w.per} · wall ${fmtNum(s.wall_seconds / 60)} min · time to best ${s.time_to_best_s === null ? "-" : fmtNum(s.time_to_best_s / 60) + " min"}`);
   return out.join("\n") + "\n";
 }
