@@ -41,13 +41,18 @@ async function main() {
   for (const f of entries) {
     const name = f.replace(/\.(js|ts)$/, "");
     const outfile = path.join(out, `${name}.esm.js`);
-    await esbuild.build({
+    const res = await esbuild.build({
       ...ESM_BROWSER,
       entryPoints: [path.join(dir, f)],
       outfile,
+      write: false,
       plugins: [virtual],
       logLevel: "warning",
     });
+    // temp file + rename: a kernel reading the bundle while it is rebuilt (widgets/esm.ts) never sees half of it
+    const tmp = `${outfile}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, res.outputFiles[0].contents);
+    fs.renameSync(tmp, outfile);
     console.log(`widgets/build.js: ${path.relative(process.cwd(), outfile)} ${(fs.statSync(outfile).size / 1024).toFixed(0)} KiB`);
   }
 }
