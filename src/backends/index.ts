@@ -53,6 +53,8 @@ export function createBackend(config: ExperimentConfig, opts: CreateBackendOptio
         gpus: b.gpus ?? (opts.detectGpus ?? detectGpus)(),
         slotsPerGpu: b.slotsPerGpu,
         killGraceMs: opts.killGraceMs,
+        // warm workers by default: start-up once per slot, not per trial (Ray's reuse_actors)
+        reuseProcesses: b.reuseProcesses ?? true,
       });
     case "replay":
       return new ReplayBackend({

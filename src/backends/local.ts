@@ -42,6 +42,7 @@ import {
   tailLines,
   writeJsonAtomic,
 } from "./trial-files";
+import { WarmPool, killRunDirWorkers, reusableLaunch, workerKey, type Worker } from "./local-workers";
 
 export interface LocalBackendOptions {
   /** the experiment's run dir; trials live in `<runDir>/trials/<id>/`. */
@@ -59,6 +60,12 @@ export interface LocalBackendOptions {
   cwd?: string;
   /** lines of stderr in a failed trial's message (default 20). */
   stderrTailLines?: number;
+  /** keep one warm trainer process per slot that runs successive trials
+   *  (local-workers.ts; `python script.py` trainers on <= 1 GPU). Default
+   *  false here; the config's backend.reuseProcesses defaults to true. */
+  reuseProcesses?: boolean;
+  /** a warm worker exits after this many seconds without a trial (a driver that went away); default 120 */
+  workerIdleTimeoutS?: number;
 }
 
 /** The wrapper run by /bin/sh: "$@" is the trainer argv (never interpolated). */
@@ -81,6 +88,8 @@ interface LaunchFile {
   gpus: number;
   gpuIds: number[];
   slotIds?: number[];
+  /** the warm worker's directory when a worker runs the trial (pid is then the worker's) */
+  worker?: string;
 }
 interface SubmitFile {
   command: string[];
@@ -112,6 +121,10 @@ interface LocalTrial {
   killTimer?: NodeJS.Timeout;
   stderrStart: number;
   adopted: boolean;
+  /** the warm worker running it (reuseProcesses) */
+  worker?: Worker;
+  /** adopted: the directory of the (old instance's) worker that runs it, told to quit when the trial ends */
+  workerDir?: string;
 }
 
 const ACTIVE: ReadonlySet<TrialState> = new Set(["queued", "running"]);
@@ -133,6 +146,9 @@ export class LocalBackend implements Backend {
   private readonly queue: LocalTrial[] = [];
   private pending: BackendEvent[] = [];
   private closed = false;
+  readonly reuseProcesses: boolean;
+  /** warm workers (reuseProcesses), null when off */
+  private readonly warm: WarmPool | null;
 
   constructor(opts: LocalBackendOptions | string) {
     const o: LocalBackendOptions = typeof opts === "string" ? { runDir: opts } : opts;
@@ -145,6 +161,8 @@ export class LocalBackend implements Backend {
     this.slotsPerGpu = Math.max(1, Math.floor(o.slotsPerGpu ?? 1));
     this.slots = this.pool.flatMap((g) => Array.from({ length: this.slotsPerGpu }, () => g));
     this.freeGpus = new Set(this.slots.map((_, i) => i));
+    this.reuseProcesses = o.reuseProcesses ?? false;
+    this.warm = this.reuseProcesses ? new WarmPool(this.runDir, this.cwd, o.workerIdleTimeoutS ?? 120) : null;
   }
 
   async start(): Promise<void> {
@@ -167,7 +185,7 @@ export class LocalBackend implements Backend {
     const dir = this.trialDir(l.trialId);
     try {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      for (const f of ["exit.json", "control.json", "launch.json", "wrapper.pid"]) fs.rmSync(path.join(dir, f), { force: true });
+      for (const f of ["exit.json", "control.json", "launch.json", "wrapper.pid", "worker.json"]) fs.rmSync(path.join(dir, f), { force: true });
       clearDecisionsAfter(dir, l.trial.start_t ?? 0);
       writeJsonAtomic(path.join(dir, "trial.json"), l.trial, 0o600);
       const submittedAt = Date.now();
@@ -264,6 +282,12 @@ export class LocalBackend implements Backend {
     this.assertOpen();
     for (const t of this.trials.values()) {
       if (t.state !== "running") continue;
+      const w = t.worker;
+      if (w && w.exited && this.warm!.jobPending(w)) {
+        // the worker died before it took the job (killed from outside): a fresh one runs the trial
+        this.warm!.drop(w);
+        this.startInWorker(t, this.warm!.spawn(t.launch, t.slotIds ?? [], t.gpuIds));
+      }
       this.readReports(t, false);
       const end = this.endOf(t);
       if (end) this.finish(t, end);
@@ -316,7 +340,13 @@ export class LocalBackend implements Backend {
         const wp = readPid(path.join(dir, "wrapper.pid"));
         if (wp) lf = { pid: wp.pid, startedAt: wp.at, submittedAt: sub.submittedAt, gpus: 0, gpuIds: [], slotIds: [] };
       }
+      if (!lf) {
+        // handed to a warm worker, but the driver died before launch.json: running if the job reached the worker
+        const wj = readJson<WorkerJson>(path.join(dir, "worker.json"));
+        if (wj && jobReachedWorker(wj, dir)) lf = { pid: wj.pid, startedAt: wj.at, submittedAt: sub.submittedAt, gpus: 0, gpuIds: [], slotIds: [], worker: wj.dir };
+      }
       const control = readJson<{ requested?: "stop" | "pause" }>(path.join(dir, "control.json"));
+      const workerDir = lf?.worker;
       const t: LocalTrial = {
         id: a.trialId,
         dir,
@@ -332,6 +362,7 @@ export class LocalBackend implements Backend {
         requested: control?.requested,
         stderrStart: 0,
         adopted: true,
+        ...(workerDir ? { workerDir } : {}),
       };
       for (const g of t.slotIds ?? []) this.freeGpus.delete(g);
       this.trials.set(t.id, t);
@@ -348,11 +379,19 @@ export class LocalBackend implements Backend {
       t.child?.removeAllListeners("exit");
       t.child?.unref();
     }
+    // idle warm workers exit now; busy ones after their trial (detached, as one-shot trials are)
+    await this.warm?.close();
   }
 
   /** SIGKILL every running trial's process group (tests, interrupts). */
   killAll(): void {
     for (const t of this.trials.values()) if (t.state === "running") this.signal(t, "SIGKILL");
+    this.warm?.killAll();
+  }
+
+  /** Warm workers alive now (tests, bench). */
+  workerCount(): number {
+    return this.warm?.workers.size ?? 0;
   }
 
   // ---- internals ----
@@ -399,6 +438,16 @@ export class LocalBackend implements Backend {
       }
       if (want > this.freeGpus.size) break;
       this.queue.shift();
+      const reuse = this.warm !== null && reusableLaunch(t.launch);
+      const idle = reuse ? this.warm!.findIdle(workerKey(t.launch), want, this.freeGpus) : null;
+      if (idle) {
+        // a warm worker of this kind is idle on free slots: no start-up
+        for (const g of idle.slotIds) this.freeGpus.delete(g);
+        t.slotIds = [...idle.slotIds];
+        t.gpuIds = [...idle.gpuIds];
+        this.startInWorker(t, idle);
+        continue;
+      }
       // least-loaded GPUs first, so sharing trials spread over the GPUs
       const load = (i: number) => [...this.freeGpus].filter((j) => this.slots[j] === this.slots[i]).length;
       const ids = [...this.freeGpus].sort((a, b) => load(b) - load(a) || a - b);
@@ -411,7 +460,10 @@ export class LocalBackend implements Backend {
       for (const g of chosen) this.freeGpus.delete(g);
       t.slotIds = chosen;
       t.gpuIds = [...new Set(chosen.map((i) => this.slots[i]))].sort((a, b) => a - b);
-      this.spawnTrial(t);
+      // idle workers on these slots (their device memory) or beyond the limit make room
+      this.warm?.makeRoom(chosen, this.maxConcurrent);
+      if (reuse) this.startInWorker(t, this.warm!.spawn(t.launch, chosen, t.gpuIds));
+      else this.spawnTrial(t);
     }
   }
 
@@ -464,6 +516,29 @@ export class LocalBackend implements Backend {
     this.emitState(t, "running");
   }
 
+  /** Hand the trial to a warm worker (just spawned or idle): launch.json names the worker's pid and directory. */
+  private startInWorker(t: LocalTrial, w: Worker): void {
+    const errPath = path.join(t.dir, "stderr.log");
+    try {
+      t.stderrStart = fs.existsSync(errPath) ? fs.statSync(errPath).size : 0;
+    } catch (e) {
+      throw fileError("read the trainer's log in", t.dir, e);
+    }
+    t.startedAt = Date.now();
+    t.worker = w;
+    t.pid = w.pid;
+    t.child = undefined;
+    t.exited = undefined;
+    // before the job file: a driver killed between the two leaves a trial attach can find (or safely restart)
+    const wj: WorkerJson = { pid: w.pid ?? -1, dir: w.dir, seq: w.seq + 1, at: t.startedAt };
+    writeJsonAtomic(path.join(t.dir, "worker.json"), wj, 0o600);
+    this.warm!.assign(w, t.id, t.dir, t.launch.command);
+    faultPoint("local-spawned");
+    const lf: LaunchFile = { pid: w.pid ?? -1, startedAt: t.startedAt, submittedAt: t.submittedAt, gpus: t.gpuIds.length, gpuIds: t.gpuIds, slotIds: t.slotIds ?? [], worker: w.dir };
+    writeJsonAtomic(path.join(t.dir, "launch.json"), lf, 0o600);
+    this.emitState(t, "running");
+  }
+
   private signal(t: LocalTrial, sig: NodeJS.Signals): void {
     if (!t.pid || t.pid <= 0) return;
     try {
@@ -490,6 +565,13 @@ export class LocalBackend implements Backend {
     const ex = readJson<ExitFile>(path.join(t.dir, "exit.json"));
     if (ex) return { code: ex.code, signal: signalOfCode(ex.code), at: ex.end_ms ?? Date.now() };
     if (t.exited) return { code: t.exited.code, signal: t.exited.signal, at: t.exited.at };
+    if (t.worker?.exited) {
+      // the worker died inside the job (SIGKILL of its group: the wrapper could not write exit.json)
+      const again = readJson<ExitFile>(path.join(t.dir, "exit.json"));
+      if (again) return { code: again.code, signal: signalOfCode(again.code), at: again.end_ms ?? Date.now() };
+      const x = t.worker.exited;
+      return { code: x.code, signal: x.signal, at: x.at };
+    }
     if (t.adopted && !groupAlive(t.pid)) {
       // exit.json is written before the wrapper exits: re-check once to close the race
       const again = readJson<ExitFile>(path.join(t.dir, "exit.json"));
@@ -541,6 +623,37 @@ export class LocalBackend implements Backend {
     });
     t.child?.removeAllListeners("exit");
     t.child = undefined;
+    if (t.worker) {
+      this.warm!.release(t.worker);
+      t.worker = undefined;
+    } else if (t.workerDir) {
+      // adopted from an earlier backend instance: its worker has nobody to work for now
+      try {
+        fs.writeFileSync(path.join(t.workerDir, "quit"), `${Date.now()}\n`);
+      } catch {
+        /* gone */
+      }
+      t.workerDir = undefined;
+    }
+  }
+}
+
+/** worker.json in a trial dir: the warm worker it was handed to (written before the job file). */
+interface WorkerJson {
+  pid: number;
+  dir: string;
+  seq: number;
+  at: number;
+}
+
+/** The worker has the job (pending or taken), or ran it already. */
+function jobReachedWorker(wj: WorkerJson, trialDir: string): boolean {
+  if (fs.existsSync(path.join(trialDir, "exit.json"))) return true;
+  if (fs.existsSync(path.join(wj.dir, `job-${wj.seq}.json`))) return true;
+  try {
+    return fs.readFileSync(path.join(wj.dir, "current"), "utf8") === trialDir;
+  } catch {
+    return false;
   }
 }
 
@@ -578,7 +691,7 @@ function signalOfCode(code: number): string | null {
  */
 export function killRunDirTrials(runDir: string): number {
   const trials = path.join(runDir, "trials");
-  let n = 0;
+  let n = killRunDirWorkers(runDir);
   let names: string[] = [];
   try {
     names = fs.readdirSync(trials);

@@ -200,6 +200,8 @@ const localBackend = strict({
   maxConcurrent: posInt.optional(),
   gpus: z.array(z.number().int().min(0)).optional(),
   slotsPerGpu: posInt.optional(),
+  // warm trainer processes (backends/local-workers.ts); left out = true
+  reuseProcesses: z.boolean().optional(),
 });
 const slurmBackend = strict({
   kind: z.literal("slurm"),

@@ -132,6 +132,10 @@ export interface LocalBackendSpec {
   gpus?: number[];
   /** trials sharing one GPU (default 1); each is accounted 1/slotsPerGpu GPU. */
   slotsPerGpu?: number;
+  /** one warm trainer process per slot runs successive trials, resumes and PBT exploits
+   *  (no start-up per trial; Ray's reuse_actors). Default true: only `python script.py`
+   *  trainers on <= 1 GPU are reused, others start as before. */
+  reuseProcesses?: boolean;
 }
 export interface SlurmBackendSpec {
   kind: "slurm";

@@ -8,6 +8,8 @@ hf_family.py) train and call back into `Trial`; data.py loads text.
 
 Usage:  TUNELAB_TRIAL_DIR=<dir> python3 train.py [--require-deepspeed]
         python3 train.py --trial-dir <dir>
+        (or in a warm process, one trial after another: worker.py runs this
+        file in-process per trial, with the same files and exit codes)
 
 Report lines (metrics.jsonl, one JSON object per line, written whole with a
 single write + flush + fsync):
@@ -66,7 +68,10 @@ HF_HP_DEFAULTS = {"lr": 5e-5, "weight_decay": 0.0, "batch_size": 1}
 SMALL_MODELS = ("small",)
 HF_BUILTIN = ("tiny-bloom",)
 POLL_S = 0.2
-PROCESS_T0 = time.monotonic()  # start-up (imports, model, data, device) is measured from here
+# start-up (imports, model, data, device) is measured from here; in a warm worker
+# (worker.py) from the moment it took the job (its first job: from the worker's start)
+PROCESS_T0 = globals().get("__tunelab_t0__") or time.monotonic()
+WARM = bool(globals().get("__tunelab_warm__"))  # this process ran a trial before
 
 
 class InputError(Exception):
@@ -217,6 +222,11 @@ class Trial:
             sys.stderr.write(f"tunelab-trainer: got {signal.Signals(signum).name}: finishing the step, then checkpoint and exit\n")
         signal.signal(signal.SIGUSR1, handler)
         signal.signal(signal.SIGTERM, handler)
+        worker = sys.modules.get("tunelab_worker")
+        if worker is not None and getattr(worker, "pending_signal", None) is not None:
+            # a warm worker got it between taking this job and now: same meaning
+            handler(worker.pending_signal, None)
+            worker.pending_signal = None
 
     def preempt_requested(self) -> bool:
         """True once SIGUSR1/SIGTERM arrived (families may agree across ranks)."""
@@ -273,6 +283,7 @@ class Trial:
         if self.startup_s is not None and not self._startup_reported:
             # once per run (a resume or PBT exploit is a new process): start-up apart from training
             line["startup_s"] = round(self.startup_s, 4)
+            line["warm_start"] = WARM  # run by a warm worker that had run a trial before (worker.py)
             self._startup_reported = True
         for k, v in metrics.items():
             line.setdefault(k, v)

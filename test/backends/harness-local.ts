@@ -41,14 +41,15 @@ export const CRASH_COMMAND = [
   "import sys\nfor i in range(40): sys.stderr.write('crash line %d\\n' % i)\nsys.stderr.write('RuntimeError: fake crash\\n'); sys.exit(3)",
 ];
 
-export function fakeTrainerHarness(opts: { maxConcurrent?: number; gpus?: number[]; stepS?: number } = {}): () => Promise<ContractHarness> {
+/** reuseProcesses: the backend's warm workers (one Python process per slot runs successive trials). */
+export function fakeTrainerHarness(opts: { maxConcurrent?: number; gpus?: number[]; stepS?: number; reuseProcesses?: boolean } = {}): () => Promise<ContractHarness> {
   return async () => {
     const runDir = tmpRunDir();
     // 0.15 s per step: the pause and adopt tests act between the first report and max_t (8 steps), which needs a margin on a loaded machine
     const stepS = opts.stepS ?? 0.15;
     const instances: LocalBackend[] = [];
     const make = async (): Promise<LocalBackend> => {
-      const b = new LocalBackend({ runDir, maxConcurrent: opts.maxConcurrent ?? 2, gpus: opts.gpus ?? [0, 1], killGraceMs: 2000 });
+      const b = new LocalBackend({ runDir, maxConcurrent: opts.maxConcurrent ?? 2, gpus: opts.gpus ?? [0, 1], killGraceMs: 2000, reuseProcesses: opts.reuseProcesses ?? false });
       await b.start();
       instances.push(b);
       return b;
@@ -85,12 +86,12 @@ export function fakeTrainerHarness(opts: { maxConcurrent?: number; gpus?: number
 /** Tiny options for the real small-model trainer: ~0.1 s per epoch after a ~2 s torch import. */
 export const TINY_SMALL = { model: "small", steps_per_epoch: 3, d_model: 32, eval_windows: 8 };
 
-export function realTrainerHarness(opts: { maxConcurrent?: number } = {}): () => Promise<ContractHarness> {
+export function realTrainerHarness(opts: { maxConcurrent?: number; reuseProcesses?: boolean } = {}): () => Promise<ContractHarness> {
   return async () => {
     const runDir = tmpRunDir("tunelab-real-");
     const instances: LocalBackend[] = [];
     const make = async (): Promise<LocalBackend> => {
-      const b = new LocalBackend({ runDir, maxConcurrent: opts.maxConcurrent ?? 2, gpus: [0, 1], killGraceMs: 5000 });
+      const b = new LocalBackend({ runDir, maxConcurrent: opts.maxConcurrent ?? 2, gpus: [0, 1], killGraceMs: 5000, reuseProcesses: opts.reuseProcesses ?? false });
       await b.start();
       instances.push(b);
       return b;

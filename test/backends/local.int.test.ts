@@ -13,6 +13,8 @@ import { LocalBackend, killRunDirTrials } from "../../src/backends/local";
 import type { BackendEvent } from "../../src/backends/types";
 
 runBackendContract("local (fake trainer process)", fakeTrainerHarness(), { tornLines: true, adopt: true });
+// the same contract with warm workers (reuseProcesses): one process per slot runs successive trials
+runBackendContract("local, warm workers (fake trainer process)", fakeTrainerHarness({ reuseProcesses: true }), { tornLines: true, adopt: true });
 
 describe("local backend: GPUs, files, signals", () => {
   const withBackend = async (opts: { maxConcurrent: number; gpus: number[]; killGraceMs?: number }, fn: (b: LocalBackend, dir: string) => Promise<void>) => {
@@ -176,3 +178,4 @@ describe("local backend: GPUs, files, signals", () => {
 });
 
 runBackendContract("local (real small-model trainer, src/trainer/train.py)", realTrainerHarness(), { adopt: true });
+runBackendContract("local, warm workers (real small-model trainer, src/trainer/train.py)", realTrainerHarness({ reuseProcesses: true }), { adopt: true });
