@@ -37,6 +37,11 @@ export interface TrialSummary {
   /** extra keys */
   /** seconds its processes ran (the CPU-slot time of a CPU run) */
   run_seconds: number;
+  /** of run_seconds: start-up (Σ of its report lines' `startup_s`, one per run: interpreter,
+   *  imports, model, data and device before the first training step; a warm worker's job
+   *  pays only loading the trial) and the rest, training + evaluation + waits at decision points */
+  startup_seconds: number;
+  train_seconds: number;
   last_value: number | null;
   reports: number;
   bracket?: number;
@@ -71,6 +76,12 @@ export interface Summary {
   device_seconds: number;
   /** the trials' process seconds, whatever the device */
   run_seconds: number;
+  /** Σ of the trials' startup_seconds / train_seconds; startup_share = startup_seconds /
+   *  run_seconds (0 when nothing ran): the start-up share of the device time, each trial
+   *  holding the same device share while it runs */
+  startup_seconds: number;
+  train_seconds: number;
+  startup_share: number;
 }
 
 /** The full budget of a config: the method's maxT where it has one, else trainer.epochs. */
@@ -124,12 +135,20 @@ export function buildSummary(config: ExperimentConfig, table: TrialTable): Summa
   const device = experimentDevice(config);
   const gpuOf = (tr: TrialRecord) => (device === "cpu" ? 0 : round6(table.gpuSeconds(tr)));
   let runTotal = 0;
+  let startupTotal = 0;
+  let trainTotal = 0;
   const trials = table.list().map((tr): TrialSummary => {
     const run = round6(runSeconds(tr.runs, table.lastAt));
+    // start-up is measured by the trainer, run time by the backend: start-up never exceeds the run it is part of
+    const startup = round6(Math.min(run, tr.startupSeconds));
+    const train = round6(run - startup);
     runTotal += run;
+    startupTotal += startup;
+    trainTotal += train;
     const s: TrialSummary = {
       trial_id: tr.trialId, config: { ...tr.config }, state: tr.state, last_t: tr.lastT,
       gpu_seconds: gpuOf(tr), queue_seconds: round6(table.queueSeconds(tr)), run_seconds: run,
+      startup_seconds: startup, train_seconds: train,
       last_value: tr.lastValue, reports: tr.reports,
     };
     if (tr.bracket !== undefined) s.bracket = tr.bracket;
@@ -158,6 +177,9 @@ export function buildSummary(config: ExperimentConfig, table: TrialTable): Summa
     devices: device === "cpu" ? cpuSlots(config) : allocationGpus(config),
     device_seconds: device === "cpu" ? round6(runTotal) : round6(table.totalGpuSeconds()),
     run_seconds: round6(runTotal),
+    startup_seconds: round6(startupTotal),
+    train_seconds: round6(trainTotal),
+    startup_share: runTotal > 0 ? round6(startupTotal / runTotal) : 0,
   };
 }
 

@@ -38,6 +38,9 @@ export interface TrialRecord {
   lastReport: Report | null;
   /** report lines received over all runs (= lines of metrics.jsonl consumed) */
   reports: number;
+  /** Σ of its report lines' `startup_s` (each run of the trainer reports it once: process or
+   *  warm-worker job start to the first training step) */
+  startupSeconds: number;
   runs: RunInfo[];
   jobId?: string;
   message?: string;
@@ -106,7 +109,7 @@ export class TrialTable {
         this.trials.set(e.trialId, {
           trialId: e.trialId, config: { ...e.config }, initialConfig: { ...e.config }, state: "pending", addedAt: e.at,
           bracket: e.bracket, modelBasedPick: e.modelBasedPick, parent: e.parent,
-          lastT: null, lastValue: null, lastCheckpoint: null, lastReport: null, reports: 0, runs: [],
+          lastT: null, lastValue: null, lastCheckpoint: null, lastReport: null, reports: 0, startupSeconds: 0, runs: [],
         });
         this.order.push(e.trialId);
         break;
@@ -131,6 +134,8 @@ export class TrialTable {
         if (!tr) break;
         const r = e.report;
         tr.reports++;
+        const su = (r as { startup_s?: unknown }).startup_s;
+        if (typeof su === "number" && Number.isFinite(su) && su > 0) tr.startupSeconds += su;
         tr.lastT = r.t;
         tr.lastReport = r;
         if (r.checkpoint) tr.lastCheckpoint = r.checkpoint;

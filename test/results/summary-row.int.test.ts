@@ -46,6 +46,18 @@ test("a grid of the embedded default: notebook row, summary.json row and `tunela
   assert.equal(onDisk.device_seconds, onDisk.run_seconds);
   assert.equal(onDisk.run_seconds, Math.round(onDisk.trials.reduce((a: number, t: any) => a + t.run_seconds, 0) * 1e6) / 1e6);
   assert.ok(onDisk.run_seconds > 0, "the trials' processes ran");
+  // start-up apart from training: each trial's startup_seconds is the sum of its report lines' startup_s (the real trainer's)
+  const journal = fs.readFileSync(path.join(runDir, "journal.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
+  for (const t of onDisk.trials) {
+    const su = journal.filter((e) => e.type === "report" && e.trialId === t.trial_id && typeof e.report.startup_s === "number").map((e) => e.report.startup_s);
+    assert.equal(su.length, 1, `${t.trial_id}: one run, one startup_s`);
+    assert.equal(t.startup_seconds, r6(Math.min(su[0], t.run_seconds)));
+    assert.equal(t.train_seconds, r6(t.run_seconds - t.startup_seconds));
+    assert.ok(t.startup_seconds > 0 && t.train_seconds > 0, JSON.stringify(t));
+  }
+  assert.equal(onDisk.startup_seconds, r6(onDisk.trials.reduce((a: number, t: any) => a + t.startup_seconds, 0)));
+  assert.equal(onDisk.startup_share, r6(onDisk.startup_seconds / onDisk.run_seconds));
   assert.deepEqual(
     [row.method, row.device, row.devices, row.gpus, row.gpuMinutes, row.deviceMinutes, row.runtimeMinutes],
     ["manual", "cpu", 2, 0, 0, onDisk.device_seconds / 60, onDisk.wall_seconds / 60],
