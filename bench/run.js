@@ -2,12 +2,15 @@
 // `npm run bench`: runs every bench/<area>.ts module's `run()` and gathers
 // their Markdown sections into one report (bench/REPORT.md and stdout),
 // headed by the machine's description. A module that fails is reported as
-// such; the others still run.
+// such; the others still run. `node bench/run.js <name>…` runs only the
+// modules whose file name contains a name and replaces only their marked
+// sections of REPORT.md (bench/report.js); the rest of the report is kept.
 "use strict";
 const { spawnSync } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
+const { build, replaceSections } = require("./report");
 
 const root = path.resolve(__dirname, "..");
 const only = process.argv.slice(2);
@@ -26,7 +29,8 @@ function machine() {
   ].join("\n");
 }
 
-const sections = [`# tunelab benchmark report\n\n${machine()}\n`];
+const header = `# tunelab benchmark report\n\n${machine()}\n`;
+const sections = [];
 for (const f of files) {
   const t0 = Date.now();
   process.stderr.write(`[bench] ${f} ...\n`);
@@ -34,9 +38,13 @@ for (const f of files) {
   const r = spawnSync(process.execPath, ["--import", "tsx", "-e", code], { cwd: root, encoding: "utf8", maxBuffer: 64 << 20, timeout: 15 * 60 * 1000 });
   const out = r.stdout || "";
   const i = out.indexOf("\u0000BENCH\u0000");
-  if (r.status === 0 && i >= 0) sections.push(out.slice(i + 7).trim() + `\n\n_(${f}: ${((Date.now() - t0) / 1000).toFixed(1)} s)_\n`);
-  else sections.push(`## ${f}\n\nFAILED (exit ${r.status}):\n\n\`\`\`\n${(r.stderr || "").slice(-2000)}\n\`\`\`\n`);
+  if (r.status === 0 && i >= 0) sections.push({ file: f, text: out.slice(i + 7).trim() + `\n\n_(${f}: ${((Date.now() - t0) / 1000).toFixed(1)} s)_\n` });
+  else sections.push({ file: f, text: `## ${f}\n\nFAILED (exit ${r.status}):\n\n\`\`\`\n${(r.stderr || "").slice(-2000)}\n\`\`\`\n` });
 }
-const report = sections.join("\n");
-fs.writeFileSync(path.join(__dirname, "REPORT.md"), report);
-process.stdout.write(report + "\n");
+const file = path.join(__dirname, "REPORT.md");
+const report = only.length
+  ? replaceSections(fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "", header, sections)
+  : build(header, sections);
+fs.writeFileSync(file + ".tmp", report);
+fs.renameSync(file + ".tmp", file);
+process.stdout.write((only.length ? sections.map((s) => s.text).join("\n") : report) + "\n");

@@ -91,7 +91,7 @@ def main() -> None:
             tr.report(value, t)
             gpu = gpu_now()
             if t >= max_t and not math.isnan(value):
-                final_reports.append((gpu, clock, value))
+                final_reports.append((gpu, clock, value, num))
             done = None
             # as an objective written the usual way: report, then should_prune() at every step, the last included
             if tr.should_prune():
@@ -112,11 +112,14 @@ def main() -> None:
                 heapq.heappush(events, (clock + row["seconds"][t], seq, num))
                 seq += 1
         final_reports.sort()
-        hit = next((g for g, _, v in final_reports if v <= grid_best * 1.01), None)
-        best = min((v for _, _, v in final_reports), default=math.inf)
-        first_best = min((c for _, c, v in final_reports if v == best), default=math.nan)
+        hit = next(((g, n, c) for g, c, v, n in final_reports if v <= grid_best * 1.01), None)
+        best = min((v for _, _, v, _ in final_reports), default=math.inf)
+        first_best = min((c for _, c, v, _ in final_reports if v == best), default=math.nan)
         return {
-            "toWithin1": None if hit is None else hit / 60,
+            "toWithin1": None if hit is None else hit[0] / 60,
+            # the within-1% trial's place in start order (0 = first started)
+            "hitTrial": None if hit is None else hit[1],
+            "hitClock": None if hit is None else hit[2] / 60,
             "wallToBest": first_best / 60,
             "bestFinal": best,
             "gpuMin": gpu_done / 60,
