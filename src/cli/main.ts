@@ -162,7 +162,7 @@ async function cmdRun(args: string[], io: CliIO): Promise<number> {
   } catch (e) {
     throw new UsageError(`${f.positional[0]}: not valid JSON: ${(e as Error).message}`);
   }
-  const opts: ExperimentOptions = { ...io.experimentOptions };
+  const opts: ExperimentOptions = { handleSigint: true, write: (l) => io.stderr.write(l + "\n"), ...io.experimentOptions };
   if (f.flags.poll !== undefined) opts.pollMs = pollMs(f.flags.poll);
   if (f.flags.overwrite) opts.overwrite = true;
   const exp = withCwd(io.cwd, () => experiment(input as any, opts));
@@ -172,7 +172,7 @@ async function cmdRun(args: string[], io: CliIO): Promise<number> {
 async function cmdAttach(args: string[], io: CliIO): Promise<number> {
   const f = parseFlags(args, ["poll"], []);
   if (f.positional.length !== 1) throw new UsageError("usage: tunelab attach NAME|DIR");
-  const opts: ExperimentOptions = { ...io.experimentOptions };
+  const opts: ExperimentOptions = { handleSigint: true, write: (l) => io.stderr.write(l + "\n"), ...io.experimentOptions };
   if (f.flags.poll !== undefined) opts.pollMs = pollMs(f.flags.poll);
   const dir = withCwd(io.cwd, () => resolveRunDir(f.positional[0]));
   const exp = withCwd(io.cwd, () => Experiment.attach(dir, opts));
@@ -217,10 +217,16 @@ async function drive(exp: Experiment, io: CliIO): Promise<number> {
       lastLen = bar.length;
     } else if (line) io.stderr.write(line + "\n");
   });
+  // Ctrl-C pauses the run (the experiment's own SIGINT handler); the shell then sees 130, as for any interrupted command
+  let interrupted = false;
+  const onSigint = () => { interrupted = true; };
+  const hearsSigint = io.experimentOptions?.handleSigint !== false;
+  if (hearsSigint) process.on("SIGINT", onSigint);
   let summary: Summary;
   try {
     summary = await exp.run();
   } finally {
+    if (hearsSigint) process.removeListener("SIGINT", onSigint);
     unsubscribe();
     if (tty) io.stderr.write("\n");
   }
@@ -228,6 +234,7 @@ async function drive(exp: Experiment, io: CliIO): Promise<number> {
   io.stdout.write(`run dir: ${exp.runDir}\n`);
   const verdict = failureVerdict(summary);
   if (verdict) io.stderr.write(verdict + "\n");
+  if (interrupted && (summary.state === "paused" || summary.state === "stopped")) return 130;
   return summary.state === "failed" || allTrialsFailed(summary) ? 1 : 0;
 }
 

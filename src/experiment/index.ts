@@ -19,6 +19,7 @@ import type { ExperimentEvent, ExperimentSource } from "./events";
 import { describeCorruption, fillMissingBrackets, readJournal } from "./journal";
 import { acquireRunDirLock, type RunDirLock } from "./lock";
 import { prepareFreshRunDir } from "./archive";
+import { stopOnInterrupt } from "./interrupt";
 import {
   buildSummary, curvesFrame, summaryRow, trialsFrame, writeSummary,
   type BestResult, type ComparisonRow, type Summary,
@@ -46,6 +47,14 @@ export interface ExperimentOptions {
   defaultCommand?: string[];
   /** journal compaction: a full snapshot once the deltas since the last reach max(this, 4 × its size) bytes (default 1 MiB) */
   compactAfterBytes?: number;
+  /**
+   * SIGINT of this process pauses the run (a second one stops it), as the
+   * kernel's ■ Interrupt does; for the CLI. Default false: a library does not
+   * take over a script's Ctrl-C. In the tunelab kernel the interrupt always applies.
+   */
+  handleSigint?: boolean;
+  /** where interrupt messages go (default console.log: the running cell's output in the kernel) */
+  write?: (line: string) => void;
 }
 
 const FINAL_STATES = new Set(["finished", "failed", "budget_exhausted", "stopped"]);
@@ -109,6 +118,11 @@ export class Experiment implements ExperimentSource {
     this.driver.requestStop(how);
   }
 
+  /** ids of the trials submitted and not ended (running, or queued on a cluster) */
+  private liveTrialIds(): string[] {
+    return this.driver.table.list().filter((t) => t.state === "running" || t.state === "queued").map((t) => t.trialId);
+  }
+
   /** The backend in use (for tests and tools). */
   get backend(): Backend { return this.driver.backend; }
 
@@ -128,6 +142,11 @@ export class Experiment implements ExperimentSource {
     const journal = this.opts.journal !== false;
     // one driver per run directory (issue 14): a second one would run every trial twice
     const lock: RunDirLock | null = journal ? acquireRunDirLock(this.config.runDir, this.attached ? "attach" : "run") : null;
+    // ■ Interrupt: no new trials, the running ones pause (again: stop); without it the loop would go on in the background
+    const offInterrupt = stopOnInterrupt(
+      { name: this.name, liveTrials: () => this.liveTrialIds(), requestStop: (how) => this.requestStop(how) },
+      { sigint: this.opts.handleSigint, write: this.opts.write },
+    );
     try {
       // the run dir first: a backend's start() creates trials/ in it
       if (!this.attached && journal) this.prepareRunDir();
@@ -144,6 +163,7 @@ export class Experiment implements ExperimentSource {
         d.closeJournal();
       }
     } finally {
+      offInterrupt();
       lock?.release();
     }
     const summary = this.summary();

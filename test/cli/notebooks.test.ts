@@ -182,7 +182,7 @@ test("TUNELAB_BACKEND: bad values name the variable, the value and what is accep
   assert.equal(settingsError(() => parseBackendEnv('{"kind":"ray"}')), 'TUNELAB_BACKEND: got kind "ray" in "{\\"kind\\":\\"ray\\"}"; expected "kind" to be one of local, slurm, replay');
   assert.equal(settingsError(() => parseBackendEnv('{"curves":"x.csv"}')), 'TUNELAB_BACKEND: got kind null in "{\\"curves\\":\\"x.csv\\"}"; expected "kind" to be one of local, slurm, replay');
   assert.equal(settingsError(() => parseBackendEnv('{"kind":"replay"}')), 'TUNELAB_BACKEND="{\\"kind\\":\\"replay\\"}": invalid backend:\n  backend.curves: missing; expected a string');
-  assert.equal(settingsError(() => parseBackendEnv('{"kind":"local","gpu":[0]}')), 'TUNELAB_BACKEND="{\\"kind\\":\\"local\\",\\"gpu\\":[0]}": invalid backend:\n  backend.gpu: unknown key; accepted keys: kind, maxConcurrent, gpus, slotsPerGpu');
+  assert.equal(settingsError(() => parseBackendEnv('{"kind":"local","gpu":[0]}')), 'TUNELAB_BACKEND="{\\"kind\\":\\"local\\",\\"gpu\\":[0]}": invalid backend:\n  backend.gpu: unknown key; accepted keys: kind, maxConcurrent, gpus, slotsPerGpu, reuseProcesses');
   assert.equal(settingsError(() => parseBackendEnv("slurm", { kind: "local" })), 'TUNELAB_BACKEND: got "slurm", but the settings\' backend is "local": a slurm backend needs at least remoteDir (and host, unless sbatch runs here); give it as a JSON object, e.g. {"kind":"slurm","host":"login.example.org","remoteDir":"/scratch/me/tunelab"}');
 });
 
