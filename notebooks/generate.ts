@@ -33,7 +33,14 @@ const settingsCell = (): CellSpec => code(settingsCellSource(DEFAULT_SETTINGS), 
 type MethodInput = Partial<MethodSpec> & { kind: MethodKind };
 const ASHA_METHOD: MethodInput = { kind: "asha", gracePeriod: 1, reductionFactor: 2 };
 const PBT_METHOD: MethodInput = { kind: "pbt", perturbationInterval: 1, quantileFraction: 0.25, resampleProbability: 0.25, synch: true };
-const BOHB_METHOD: MethodInput = { kind: "bohb", reductionFactor: 2 };
+const BOHB_METHOD: MethodInput = { kind: "bohb", reductionFactor: 3 };
+/**
+ * BOHB's trial count, as its cell computes it from the settings: its model
+ * fits only after 2(d+1) results at one budget (8 for the 3 default
+ * hyperparameters), which the default 8 samples never give; twice the
+ * samples with η=3 lets the model propose the later trials.
+ */
+const bohbSamples = (samples: number) => samples * 2;
 /** PBT's population, as its cell computes it from the settings. */
 const pbtPopulation = (samples: number) => Math.max(4, Math.floor(samples / 2));
 
@@ -133,7 +140,7 @@ With a SLURM backend in the settings, the next cell runs \`tunelab cluster check
 }`),
   md(`## 4. The team folder
 
-Every method notebook saves one *comparison row* there (best loss, runtime, GPU-minutes), in a file of its own per member and method, so teammates saving at the same moment never overwrite each other. 05-comparison reads them all.`),
+Every method notebook saves one *comparison row* there (best loss, runtime, device-minutes: GPU-minutes for trials on GPUs, CPU-minutes for trials on the CPU), in a file of its own per member and method, so teammates saving at the same moment never overwrite each other. 05-comparison reads them all.`),
   code(`const folder = results.teamFolder(settings.teamFolder, { member: settings.member, backend: settings.backend });
 const { rows, problems } = await folder.read();
 console.log(\`team folder \${folder.location}: \${rows.length} row(s) so far\${rows.length ? " from " + [...new Set(rows.map((r) => r.member))].join(", ") : ""}\${problems.length ? \`; unreadable: \${problems.map((p) => p.file).join(", ")}\` : ""}\`);`),
@@ -144,7 +151,7 @@ console.log(\`team folder \${folder.location}: \${rows.length} row(s) so far\${r
 const manual = nb([
   md(`# 01 · The manual grid
 
-The original workshop tried **12 configurations**: learning rate ∈ {1e-5, 2e-4, 5e-6} × batch size ∈ {1, 2} × weight decay ∈ {0, 0.01}, each trained for the full 5 epochs, one after the other. That is the baseline every other method is measured against: its GPU-minutes define a cost ratio of 1.
+The original workshop tried **12 configurations**: learning rate ∈ {1e-5, 2e-4, 5e-6} × batch size ∈ {1, 2} × weight decay ∈ {0, 0.01}, each trained for the full 5 epochs, one after the other. That is the baseline every other method is measured against: its GPU-minutes define a cost ratio of 1 (here, where the small model trains on the CPU, its CPU-minutes do).
 
 Here we run the same kind of grid on your backend, over the \`grid\` values in the settings (the cell below prints how many configurations that makes). On SLURM the trials go in as **one job array**; locally they run \`maxConcurrent\` at a time.`),
   settingsCell(),
@@ -189,9 +196,11 @@ Grids are expensive, so an instructor may run the grid before the session. With 
   code(`const reference = results.loadReference();
 const refRow = results.referenceManualRow();
 console.log(results.manualRunsCsv(reference));
-console.log(\`workshop manual grid: best \${refRow.bestValue} with \${results.formatConfig(refRow.bestConfig)}, \${refRow.gpuMinutes} GPU-minutes\`);
+// the unit of a row's device time: GPU-minutes, or CPU-minutes for a run on the CPU
+const minutesOf = (r: results.ComparisonRow) => \`\${results.rowDeviceMinutes(r).toFixed(1)} \${results.deviceWords(results.rowDevice(r)).unit}\`;
+console.log(\`workshop manual grid: best \${results.formatLoss(refRow.bestValue)} with \${results.formatConfig(refRow.bestConfig)}, \${minutesOf(refRow)}\`);
 const preRunRow = settings.preRun ? results.loadRunDir(settings.preRun) : null;
-if (preRunRow) console.log(\`pre-run grid \${settings.preRun}: best \${preRunRow.bestValue}, \${preRunRow.gpuMinutes.toFixed(1)} GPU-minutes\`);`),
+if (preRunRow) console.log(\`pre-run grid \${settings.preRun}: best \${results.formatLoss(preRunRow.bestValue)}, \${minutesOf(preRunRow)}\`);`),
   md(`## Save the manual row
 
 For the grid, "runtime to find the best" is the whole grid's wall time: you only know which configuration won once the last one finished.`),
@@ -247,7 +256,7 @@ The search space comes from \`settings.ranges\`. Invalid ranges are refused befo
 Watch the live view: stopped trials turn grey at the rung where they were cut.`),
   code(`exp.show()`),
   code(`const summary = await exp.run();
-console.log(\`\${JSON.stringify(summary.states)}; GPU-minutes \${(summary.gpu_seconds / 60).toFixed(1)}\`);`),
+console.log(\`\${JSON.stringify(summary.states)}; \${(summary.device_seconds / 60).toFixed(1)} \${results.deviceWords(summary.device).unit} on \${summary.devices} \${results.deviceWords(summary.device).per}\`);`),
   md(`## What happened
 
 Which trials were cut, at which rung, with which loss:`),
@@ -269,7 +278,7 @@ console.log(\`best at any budget:  \${bestAny ? bestAny.value.toFixed(4) + " (t=
       explanation: "ASHA is a scheduler: it never proposes configurations, it only cuts trials that are not in the top 1/η at a rung.",
     },
     {
-      question: `With this notebook's default settings (grace period ${ashaPlan.gracePeriod}, reduction factor ${ashaPlan.reductionFactor}, max_t ${ashaMaxT}), at which epochs can ASHA cut a trial?`,
+      question: `With grace period ${ashaPlan.gracePeriod}, reduction factor ${ashaPlan.reductionFactor} and max_t ${ashaMaxT} (this notebook's method with the embedded default settings), at which epochs can ASHA cut a trial?`,
       options: rungOptions.options,
       answer: rungOptions.right,
       explanation: `Rungs sit at g·η^k below max_t: ${rungOptions.right}. Epoch ${ashaMaxT} is the end of training, not a rung: a trial that reaches it has already spent its budget.`,
@@ -344,7 +353,7 @@ PBT samples the initial population from \`settings.ranges\` and perturbs within 
 The live view draws the lineage: an arrow whenever a trial copies another.`),
   code(`exp.show()`),
   code(`const summary = await exp.run();
-console.log(\`\${JSON.stringify(summary.states)}; GPU-minutes \${(summary.gpu_seconds / 60).toFixed(1)}\`);`),
+console.log(\`\${JSON.stringify(summary.states)}; \${(summary.device_seconds / 60).toFixed(1)} \${results.deviceWords(summary.device).unit} on \${summary.devices} \${results.deviceWords(summary.device).per}\`);`),
   md(`## What happened
 
 Every exploit/explore step: who copied whom, at which epoch, and how the hyperparameters were changed.`),
@@ -378,7 +387,7 @@ console.log(row.schedule ? "schedule: " + row.schedule.map((s) => \`from t=\${s.
       explanation: "The best final model was trained with different settings in different phases; reporting only its final config would hide that.",
     },
     {
-      question: `With this notebook's default settings (max_t ${pbtMaxT}, perturbation interval ${pbtPlan.perturbationInterval}), how many times can one member exploit another at most?`,
+      question: `With max_t ${pbtMaxT} and perturbation interval ${pbtPlan.perturbationInterval} (this notebook's method with the embedded default settings), how many times can one member exploit another at most?`,
       options: [...new Set([`${pbtMaxT}: once per epoch`, pbtRight, "as often as it likes: PBT decides continuously", `${pbtPoints.length + 1}: at every perturbation point and at the end`])],
       answer: pbtRight,
       explanation: `Decisions happen only at perturbation points below max_t (t = ${pbtPoints.join(", ")} here); the workshop had the same problem (about 2 evaluations per trial), so its PBT could barely act.`,
@@ -399,6 +408,10 @@ results.compare([row])`),
 ], "03-pbt");
 
 // ------------------------------------------------------------------ 04-bohb
+const bohbModel = methodPlan(defaultConfig(BOHB_METHOD, bohbSamples(DEFAULT_SETTINGS.samples))).bohbModel!;
+// the notebook promises a model that acts with the defaults
+if (!bohbModel.canAct) throw new Error(`04-bohb: with the default settings BOHB's model cannot act (${JSON.stringify(bohbModel)})`);
+
 const bohb = nb([
   md(`# 04 · BOHB: a model picks, HyperBand prunes
 
@@ -419,7 +432,8 @@ const bohb = nb([
   seed: seed,  // (tslab: no shorthand for variables of other cells)
   space: settings.ranges,
   method: ${js(BOHB_METHOD)},
-  samples: settings.samples,
+  // twice the samples: the model fits only after 2(d+1) results at one budget (the plan cell says whether it gets them)
+  samples: settings.samples * 2,
   maxConcurrent: settings.maxConcurrent,
   trainer: settings.trainer,
   backend: settings.backend,
@@ -430,7 +444,7 @@ const bohb = nb([
   md(`## Run it`),
   code(`exp.show()`),
   code(`const summary = await exp.run();
-console.log(\`\${JSON.stringify(summary.states)}; GPU-minutes \${(summary.gpu_seconds / 60).toFixed(1)}\`);`),
+console.log(\`\${JSON.stringify(summary.states)}; \${(summary.device_seconds / 60).toFixed(1)} \${results.deviceWords(summary.device).unit} on \${summary.devices} \${results.deviceWords(summary.device).per}\`);`),
   md(`## What happened
 
 Which configurations the model proposed and which were random, and how far each got:`),
@@ -483,7 +497,7 @@ console.log(\`best at any budget:  \${bestAny ? bestAny.value.toFixed(4) + " at 
   code(`const row = exp.summaryRow();
 console.log(\`saved to \${await folder.save(row)}\`);
 results.compare([row])`),
-  md(`*Instructor:* the plan cell says whether the model can act in this run and why not; with the embedded default's few trials the first bracket is always random. Ask the team to check which picks came from the model and whether they beat the random ones, and what they would change (more trials, a larger η) for the model to get its results earlier.`, ["solution"]),
+  md(`*Instructor:* the plan cell says whether the model can act in this run and why not. With the embedded default settings (${bohbSamples(DEFAULT_SETTINGS.samples)} trials, η=${(BOHB_METHOD as { reductionFactor: number }).reductionFactor}) the model fits after ${bohbModel.threshold} results at one budget and the brackets give at most ${bohbModel.mostAtOneBudget} (at ${bohbModel.budget} epoch(s)), so only the last trials can come from it and the first ones are always random. Ask the team to check which picks came from the model and whether they beat the random ones, and what they would change (more trials, a larger η) for the model to get its results earlier.`, ["solution"]),
 ], "04-bohb");
 
 // ------------------------------------------------------------------ 05-comparison
@@ -495,6 +509,8 @@ Everyone's rows from the team folder, in the workshop's table: **Run Type | Eval
 * GPU minutes = the GPU time the method used (for the grid: wall time × GPUs),
 * cost ratio = the method's GPU-minutes / the manual grid's GPU-minutes.
 
+Trials that ran on the CPU (the embedded default's small model) are accounted in **CPU slots** and **CPU minutes** instead: a CPU-minute is not a GPU-minute, so the table names the unit its rows were measured in (the next cell prints it), and a cost ratio is computed only against a manual grid on the same kind of device.
+
 Eval loss is the best value **at the full budget**: a trial stopped early does not count here.`),
   settingsCell(),
   code(`import { results } from "tunelab";`),
@@ -502,6 +518,8 @@ Eval loss is the best value **at the full budget**: a trial stopped early does n
 const { rows, problems } = await folder.read();
 for (const p of problems) console.log(\`unreadable: \${p.file}: \${p.error}\`);
 console.log(\`\${rows.length} row(s) in \${folder.location}: \${rows.map((r) => \`\${r.member}/\${r.method}\`).join(", ")}\`);
+const units = [...new Set(rows.map((r) => results.deviceWords(results.rowDevice(r)).minutes))];
+console.log(\`device time in \${units.join(" and ") || "(no rows)"}\`);
 if (!rows.some((r) => r.method === "manual")) {
   const reference = results.referenceManualRow();
   console.log(\`no manual-grid row yet: using the workshop's published grid (\${reference.gpuMinutes} GPU-minutes) as the cost reference; run 01-manual for your own.\`);
@@ -515,7 +533,7 @@ A Ray Tune experiment directory (\`~/ray_results/<name>/\`) becomes a row with \
   code(`const path = require("path");
 const rayDir = path.join(path.dirname(results.referenceDir()), "ray-example", "bloom_fsdp_tune");
 const rayRow = results.importRay(rayDir, { member: "ray-example" });
-console.log(\`\${rayRow.label}: best \${rayRow.bestValue} at the full budget (\${rayRow.maxT} epochs), \${rayRow.gpuMinutes.toFixed(1)} GPU-minutes\`);
+console.log(\`\${rayRow.label}: best \${results.formatLoss(rayRow.bestValue)} at the full budget (\${rayRow.maxT} epochs), \${results.rowDeviceMinutes(rayRow).toFixed(1)} \${results.deviceWords(results.rowDevice(rayRow)).unit}\`);
 results.compare([results.referenceManualRow(), rayRow], { baseline: "manual" })`),
   code(`await results.figure(cmp.chartSpec())`),
   md(`## Export the group summary

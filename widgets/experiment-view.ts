@@ -40,6 +40,10 @@ interface TrialAcc {
 
 const ENDED = new Set(["finished", "failed", "budget_exhausted", "stopped"]);
 
+/** Shown under the fallback picture of a running experiment (no buttons there). */
+export const STOP_FROM_CODE = 'picture only (no buttons here): stop a trial with await exp.stopTrial("t003"), the whole run with exp.requestStop(), or exp.pause() / exp.resume(); ■ Interrupt pauses the run';
+const FINAL_VIEW_STATES = new Set(["finished", "failed", "budget_exhausted", "stopped", "paused"]);
+
 export class ExperimentView extends VBox {
   readonly plot: LivePlot;
   readonly table: TrialTable;
@@ -243,11 +247,13 @@ export class ExperimentView extends VBox {
     const p = this.plot.fallbackBundle();
     const t = this.table.fallbackBundle();
     const gpuLine = `${ExperimentView.unit(this.device)}: ${this.totalGpuMinutes().toFixed(1)} · experiment: ${this.expState}`;
+    // a picture has no buttons: while the run can still be steered, say how from code
+    const hint = FINAL_VIEW_STATES.has(this.expState) ? "" : `\n${STOP_FROM_CODE}`;
     return {
-      "text/plain": `${this.source.name} (${this.source.method.kind}) · ${gpuLine}\n${p["text/plain"]}\n${t["text/plain"]}`,
+      "text/plain": `${this.source.name} (${this.source.method.kind}) · ${gpuLine}\n${p["text/plain"]}\n${t["text/plain"]}${hint}`,
       "image/svg+xml": p["image/svg+xml"],
       [VEGA_LITE_MIME]: p[VEGA_LITE_MIME],
-      "text/html": `<div class="tunelab-experiment" data-points="${this.plot.pointCount}" data-state="${escapeHtml(this.expState)}"><div>${p["image/svg+xml"]}</div><div style="font-family:monospace">${escapeHtml(gpuLine)}</div>${t["text/html"]}</div>`,
+      "text/html": `<div class="tunelab-experiment" data-points="${this.plot.pointCount}" data-state="${escapeHtml(this.expState)}"><div>${p["image/svg+xml"]}</div><div style="font-family:monospace">${escapeHtml(gpuLine)}</div>${t["text/html"]}${hint ? `<div class="tunelab-stop-hint" style="font-family:monospace">${escapeHtml(STOP_FROM_CODE)}</div>` : ""}</div>`,
     };
   }
 

@@ -147,16 +147,17 @@ export interface NotebookSettings {
 }
 
 /**
- * The embedded default: the local backend with the small trainer. Two local
- * "GPU slots" make the local backend count GPU time like a cluster would
- * (on a CPU-only machine the trainer just ignores CUDA_VISIBLE_DEVICES), so
- * the GPU-minute arithmetic of the comparison has something to compare.
+ * The embedded default: the local backend with the small trainer, which
+ * trains on the CPU (src/trainer/small_lm.py never moves to CUDA). No GPU
+ * ids: the run is accounted in CPU slots (maxConcurrent) and CPU-minutes
+ * (results/device.ts), and the settings cell does not suggest GPUs the
+ * machine may not have. A GPU model adds `gpus` to the backend.
  */
 export const DEFAULT_SETTINGS: NotebookSettings = {
   team: "demo-team",
   member: "me",
   teamFolder: "team-folder",
-  backend: { kind: "local", gpus: [0, 1] },
+  backend: { kind: "local" },
   // the small model's values match data/curves/small-cpu.csv, so the replay backend can answer them
   trainer: { model: "small", epochs: 4, gpusPerTrial: 1, options: { tokens_per_epoch: 12288, threads: 1 } },
   ranges: { lr: { loguniform: [2.2e-4, 1e-2] }, batch_size: { choice: [16, 32] }, weight_decay: { choice: [0, 0.1] } },

@@ -5,7 +5,7 @@ import { installBridgeDouble, type KernelBridgeDouble } from "./kernel-bridge-do
 import { SourceDouble, runSynthetic, lossAt } from "./source-double";
 import { liveWidgets, WIDGET_VIEW_MIME } from "../../widgets/widget";
 import { LivePlot } from "../../widgets/live-plot";
-import { showExperiment } from "../../widgets/experiment-view";
+import { STOP_FROM_CODE, showExperiment } from "../../widgets/experiment-view";
 import { quiz, hashAnswer, checkAnswer, sealExplanation, openExplanation } from "../../widgets/quiz";
 import { JUPYTER_DISPLAY } from "../../widgets/kernel-bridge";
 
@@ -249,8 +249,13 @@ test("ExperimentView, a PBT run on the CPU: CPU-minutes from run time, one-repor
   // the backend still named GPU slots (backend.gpus) and accounted 60 "GPU-seconds"; a CPU run counts its 40 s of run time
   src.emit({ type: "accounting", at: at(), trialId: "a", gpuSeconds: 60, queueSeconds: 0, runSeconds: 40, gpus: 1, run: 0 });
   for (const id of ["a", "b", "c"]) src.emit({ type: "trial_state", at: at(), trialId: id, state: id === "c" ? "paused" : "completed" });
+  // while it runs, the picture (no buttons) says how to stop from code
+  const running = view.fallbackBundle();
+  assert.equal((running["text/plain"] as string).split("\n").at(-1), STOP_FROM_CODE);
+  assert.ok((running["text/html"] as string).includes('<div class="tunelab-stop-hint" style="font-family:monospace">picture only (no buttons here): stop a trial with await exp.stopTrial(&quot;t003&quot;), the whole run with exp.requestStop(), or exp.pause() / exp.resume(); ■ Interrupt pauses the run</div>'));
   src.emit({ type: "experiment_state", at: at(), state: "finished" });
   await view.done;
+  assert.ok(!(view.fallbackBundle()["text/plain"] as string).includes("stopTrial"), "no hint once the run ended");
 
   assert.equal(view.device, "cpu");
   assert.equal(view.plot.pointCount, 7, "the preemption line is not a point");
