@@ -1,0 +1,39 @@
+/**
+ * The warm fine-tuning GPU run (2026-12-04, data/results/gpu/finetune-warm-2026-12-03):
+ * its recorded report lines, fed in the same order to a fresh ASHA scheduler
+ * built from each run's own experiment.json (same seed), give exactly the
+ * stops the run made, at the rungs its configuration implies (R = 20 budget units).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseExperiment } from "../../src/config/schema";
+import { createScheduler } from "../../src/schedulers";
+import { Rng } from "../../src/space/rng";
+
+const ROOT = path.resolve(__dirname, "../../data/results/gpu/finetune-warm-2026-12-03");
+
+for (const [run, rungs] of [["asha-workshop", [1, 2, 4, 8, 16]], ["asha-default", [1, 4, 16]], ["tpe-asha-workshop", [1, 2, 4, 8, 16]]] as const) {
+  test(`replaying the warm fine-tuning run ${run}: the same ASHA stops (trial and rung), cuts only at rungs ${rungs.join(", ")}`, () => {
+    const dir = path.join(ROOT, run);
+    const cfg = parseExperiment(JSON.parse(fs.readFileSync(path.join(dir, "experiment.json"), "utf8")));
+    assert.equal(cfg.trainer.epochs * 4, 20, "5 epochs evaluated every 0.25 epoch");
+    const sched = createScheduler(cfg, new Rng(cfg.seed).fork(1));
+    const events = fs.readFileSync(path.join(dir, "journal.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    const recorded: string[] = [];
+    const replayed: string[] = [];
+    for (const e of events) {
+      if (e.type === "trial_added") sched.onTrialAdd({ trialId: e.trialId, config: e.config });
+      if (e.type === "decision" && e.action === "stop") recorded.push(`${e.trialId}@${e.t}`);
+      if (e.type === "report" && !e.report.preempted) {
+        for (const a of sched.onResult(e.trialId, e.report)) if (a.action === "stop") replayed.push(`${a.trialId}@${e.report.t}`);
+      }
+    }
+    const cuts = recorded.filter((s) => Number(s.split("@")[1]) < 20);
+    assert.ok(cuts.length >= 4, `the run cut trials below R (${cuts.join(" ")})`);
+    assert.deepEqual(replayed, recorded);
+    // a stop at R = 20 is the end of training, not a cut
+    for (const s of recorded) assert.ok([...rungs, 20].includes(Number(s.split("@")[1])), s);
+  });
+}
