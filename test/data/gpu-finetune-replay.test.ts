@@ -6,30 +6,15 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseExperiment } from "../../src/config/schema";
-import { createScheduler } from "../../src/schedulers";
-import { Rng } from "../../src/space/rng";
+import { replayAshaStops } from "./asha-replay";
 
 const ROOT = path.resolve(__dirname, "../../data/results/gpu/finetune-warm-2026-12-03");
 
 for (const [run, rungs] of [["asha-workshop", [1, 2, 4, 8, 16]], ["asha-default", [1, 4, 16]], ["tpe-asha-workshop", [1, 2, 4, 8, 16]]] as const) {
   test(`replaying the warm fine-tuning run ${run}: the same ASHA stops (trial and rung), cuts only at rungs ${rungs.join(", ")}`, () => {
-    const dir = path.join(ROOT, run);
-    const cfg = parseExperiment(JSON.parse(fs.readFileSync(path.join(dir, "experiment.json"), "utf8")));
+    const { cfg, recorded, replayed } = replayAshaStops(path.join(ROOT, run));
     assert.equal(cfg.trainer.epochs * 4, 20, "5 epochs evaluated every 0.25 epoch");
-    const sched = createScheduler(cfg, new Rng(cfg.seed).fork(1));
-    const events = fs.readFileSync(path.join(dir, "journal.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
-    const recorded: string[] = [];
-    const replayed: string[] = [];
-    for (const e of events) {
-      if (e.type === "trial_added") sched.onTrialAdd({ trialId: e.trialId, config: e.config });
-      if (e.type === "decision" && e.action === "stop") recorded.push(`${e.trialId}@${e.t}`);
-      if (e.type === "report" && !e.report.preempted) {
-        for (const a of sched.onResult(e.trialId, e.report)) if (a.action === "stop") replayed.push(`${a.trialId}@${e.report.t}`);
-      }
-    }
     const cuts = recorded.filter((s) => Number(s.split("@")[1]) < 20);
     assert.ok(cuts.length >= 4, `the run cut trials below R (${cuts.join(" ")})`);
     assert.deepEqual(replayed, recorded);
