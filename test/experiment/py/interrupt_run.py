@@ -15,9 +15,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "kernel-setup", "py"))
 sys.argv = [sys.argv[0], sys.argv[1], sys.argv[2], sys.argv[3]]
-import protocol_check as pc  # noqa: E402  (its Driver; main() is guarded)
+import protocol_check as pc  # noqa: E402  (its kernel helper and Driver; main() is guarded)
 
-from jupyter_client import KernelManager  # noqa: E402
 
 CWD, LOG, PLAN = sys.argv[1], sys.argv[2], json.load(open(sys.argv[3]))
 TIMEOUT = PLAN.get("timeout", 180)
@@ -35,15 +34,8 @@ def cell(msgs, reply):
 
 
 def main():
-    log = open(LOG, "w")
-    km = KernelManager(kernel_name="tunelab")
-    km.start_kernel(cwd=CWD, stderr=log)
-    kc = km.client()
-    kc.start_channels()
     out = {}
-    try:
-        kc.wait_for_ready(timeout=90)
-        d = pc.Driver(km, kc)
+    with pc.tunelab_kernel(CWD, LOG) as (km, kc, d):
         mid, reply, msgs = d.execute(PLAN["setup"], timeout=120)
         out["setup"] = cell(msgs, reply)
         run_id = kc.execute(PLAN["run"])
@@ -60,13 +52,6 @@ def main():
         for code in PLAN.get("after", []):
             mid, reply, msgs = d.execute(code, timeout=TIMEOUT)
             out["after"].append(cell(msgs, reply))
-    finally:
-        kc.stop_channels()
-        try:
-            km.shutdown_kernel(now=True)
-        except Exception:
-            pass
-        log.close()
     print(json.dumps(out, default=str), flush=True)
 
 

@@ -6,13 +6,11 @@ Usage: /usr/bin/python3 hostile_comms.py <kernel cwd> <stderr log path> <widget 
 import json
 import os
 import sys
-import traceback
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import protocol_check as pc  # noqa: E402  (its Driver and report; main() is guarded)
+import protocol_check as pc  # noqa: E402  (its Driver, report and run_checks; main() is guarded)
 
-from jupyter_client import KernelManager  # noqa: E402
 
 WIDGET_JS = sys.argv[3]
 sys.setrecursionlimit(50000)  # so json.dumps can write the 900-level message
@@ -79,32 +77,7 @@ def checks(d):
 
 
 def main():
-    log = open(pc.LOG, "w")
-    km = KernelManager(kernel_name="tunelab")
-    km.start_kernel(cwd=pc.CWD, stderr=log)
-    kc = km.client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=90)
-        d = pc.Driver(km, kc)
-        gen = checks(d)
-        name = None
-        while True:
-            try:
-                name = next(gen)
-            except StopIteration:
-                break
-            except Exception:
-                pc.report(name or "?", False, "exception: " + traceback.format_exc())
-                break
-    finally:
-        kc.stop_channels()
-        if km.has_kernel:
-            try:
-                km.shutdown_kernel(now=True)
-            except Exception:
-                pass
-        log.close()
+    pc.run_checks(checks)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ Usage: /usr/bin/python3 protocol_check.py <kernel cwd> <stderr log path>
 JUPYTER_PATH must point at a data dir holding kernels/tunelab (the node test
 sets it to a temp dir).
 """
+import contextlib
 import json
 import os
 import signal
@@ -441,16 +442,31 @@ B.comms.registerTarget("echo", (comm: any, open: any) => {
     report("shutdown_hooks", os.path.exists(marker), marker)
 
 
-def main():
-    log = open(LOG, "w")
+@contextlib.contextmanager
+def tunelab_kernel(cwd, log_path):
+    """The tunelab kernel started in `cwd` (stderr to `log_path`), ready, with a Driver; shut down on exit."""
+    log = open(log_path, "w")
     km = KernelManager(kernel_name="tunelab")
-    km.start_kernel(cwd=CWD, stderr=log)
+    km.start_kernel(cwd=cwd, stderr=log)
     kc = km.client()
     kc.start_channels()
     try:
         kc.wait_for_ready(timeout=90)
-        d = Driver(km, kc)
-        gen = checks(d)
+        yield km, kc, Driver(km, kc)
+    finally:
+        kc.stop_channels()
+        if km.has_kernel:
+            try:
+                km.shutdown_kernel(now=True)
+            except Exception:
+                pass
+        log.close()
+
+
+def run_checks(checks_of):
+    """Runs the generator `checks_of(driver)` on a fresh kernel in CWD; an exception is reported as a failed check."""
+    with tunelab_kernel(CWD, LOG) as (km, kc, d):
+        gen = checks_of(d)
         name = None
         while True:
             try:
@@ -460,14 +476,10 @@ def main():
             except Exception as e:
                 report(name or "?", False, "exception: " + traceback.format_exc())
                 break
-    finally:
-        kc.stop_channels()
-        if km.has_kernel:
-            try:
-                km.shutdown_kernel(now=True)
-            except Exception:
-                pass
-        log.close()
+
+
+def main():
+    run_checks(checks)
 
 
 if __name__ == "__main__":
