@@ -146,6 +146,11 @@ function parseFlags(args: string[], valued: string[], boolean: string[]): Flags 
 
 // ---------------------------------------------------------------- run / attach
 
+/** A terminal's experiment: Ctrl-C pauses it (again: stops), and its messages go to stderr. */
+function cliExperimentOptions(io: CliIO): ExperimentOptions {
+  return { handleSigint: true, write: (l) => io.stderr.write(l + "\n"), ...io.experimentOptions };
+}
+
 async function cmdRun(args: string[], io: CliIO): Promise<number> {
   const f = parseFlags(args, ["poll"], ["overwrite"]);
   if (f.positional.length !== 1) throw new UsageError("usage: tunelab run FILE");
@@ -162,7 +167,7 @@ async function cmdRun(args: string[], io: CliIO): Promise<number> {
   } catch (e) {
     throw new UsageError(`${f.positional[0]}: not valid JSON: ${(e as Error).message}`);
   }
-  const opts: ExperimentOptions = { handleSigint: true, write: (l) => io.stderr.write(l + "\n"), ...io.experimentOptions };
+  const opts = cliExperimentOptions(io);
   if (f.flags.poll !== undefined) opts.pollMs = pollMs(f.flags.poll);
   if (f.flags.overwrite) opts.overwrite = true;
   const exp = withCwd(io.cwd, () => experiment(input as any, opts));
@@ -172,7 +177,7 @@ async function cmdRun(args: string[], io: CliIO): Promise<number> {
 async function cmdAttach(args: string[], io: CliIO): Promise<number> {
   const f = parseFlags(args, ["poll"], []);
   if (f.positional.length !== 1) throw new UsageError("usage: tunelab attach NAME|DIR");
-  const opts: ExperimentOptions = { handleSigint: true, write: (l) => io.stderr.write(l + "\n"), ...io.experimentOptions };
+  const opts = cliExperimentOptions(io);
   if (f.flags.poll !== undefined) opts.pollMs = pollMs(f.flags.poll);
   const dir = withCwd(io.cwd, () => resolveRunDir(f.positional[0]));
   const exp = withCwd(io.cwd, () => Experiment.attach(dir, opts));
