@@ -16,11 +16,20 @@ export function checkTrialId(id: string): string {
   return id;
 }
 
-/** Write via tmp + rename, so readers see the old file or the whole new one. */
+/**
+ * Write via tmp + rename, so readers see the old file or the whole new one.
+ * A failure (a full disk) removes the half-written tmp file (ours) and
+ * names the file and the cause (fileError), never a bare "ENOSPC ... write".
+ */
 export function writeFileAtomic(file: string, data: string, mode?: number): void {
   const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  fs.writeFileSync(tmp, data, mode === undefined ? undefined : { mode });
-  fs.renameSync(tmp, file);
+  try {
+    fs.writeFileSync(tmp, data, mode === undefined ? undefined : { mode });
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw fileError("write", file, e);
+  }
 }
 
 export function writeJsonAtomic(file: string, value: unknown, mode?: number): void {

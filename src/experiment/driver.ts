@@ -41,6 +41,7 @@ import {
 } from "./controller";
 import type { ExperimentEvent } from "./events";
 import { encodeJournalLine, JournalWriter, type DeltaLine, type SnapshotLine } from "./journal";
+import { fileError, writeFileAtomic } from "../backends/trial-files";
 import type { TrialTable } from "./table";
 import { experimentMaxT } from "./results";
 
@@ -428,9 +429,14 @@ export class Driver {
       }
       case "policies": {
         // pbt_global.txt (appended) and pbt_policy_<id>.txt (the donor's rows, plus the new one)
-        fs.mkdirSync(this.config.runDir, { recursive: true });
-        fs.appendFileSync(path.join(this.config.runDir, "pbt_global.txt"), JSON.stringify(f.global) + "\n");
-        fs.writeFileSync(path.join(this.config.runDir, `pbt_policy_${f.trialId}.txt`), f.lineage.map((r) => JSON.stringify(r) + "\n").join(""));
+        const globalFile = path.join(this.config.runDir, "pbt_global.txt");
+        try {
+          fs.mkdirSync(this.config.runDir, { recursive: true });
+          fs.appendFileSync(globalFile, JSON.stringify(f.global) + "\n");
+        } catch (e) {
+          throw fileError("write", globalFile, e);
+        }
+        writeFileAtomic(path.join(this.config.runDir, `pbt_policy_${f.trialId}.txt`), f.lineage.map((r) => JSON.stringify(r) + "\n").join(""));
         return;
       }
     }

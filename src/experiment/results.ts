@@ -5,12 +5,12 @@
  * (contract 5), and danfojs DataFrame views for notebook cells.
  */
 import { fullBudgetT } from "../config/eval-every";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ExperimentConfig, HParams } from "../config/types";
 import type { ComparisonRow, ScheduleStep } from "../results/row";
 import { cpuSlots, experimentDevice, runSeconds, type DeviceKind } from "../results/device";
 import { rowFromSummary } from "../results/summary-row";
+import { writeFileAtomic } from "../backends/trial-files";
 import type { ExperimentEvent } from "./events";
 import { metricValue, type BestPoint, type PolicyRow, type TrialRecord, type TrialTable } from "./table";
 
@@ -189,9 +189,7 @@ function round6(x: number): number {
 
 export function writeSummary(runDir: string, summary: Summary): string {
   const file = path.join(runDir, "summary.json");
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, JSON.stringify(summary, null, 2) + "\n");
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, JSON.stringify(summary, null, 2) + "\n", 0o600);
   return file;
 }
 

@@ -43,7 +43,12 @@ async function runNotebook(url: string, file: string, label: string): Promise<{ 
   const t0 = Date.now();
   const nb = await LabNotebook.open(chrome.browser, url, file, { timeoutMs: 180_000 });
   try {
-    const cells = await nb.runAll({ timeoutMs: 20 * 60_000, renderTimeoutMs: 30_000 });
+    let cells = await nb.runAll({ timeoutMs: 20 * 60_000, renderTimeoutMs: 30_000 });
+    if (label !== "00-setup" && label !== "05-comparison") {
+      // the live plot is a child view of the experiment's box and renders after it: wait (bounded) before reading
+      await nb.waitFor(".jp-OutputArea .jupyter-widgets .tunelab-liveplot", 30_000).catch(() => undefined);
+      cells = await nb.cells();
+    }
     await nb.screenshot(`e2e-${label}`, { fullPage: true }).catch(() => undefined);
     await nb.save();
     const seconds = (Date.now() - t0) / 1000;
