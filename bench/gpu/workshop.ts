@@ -19,6 +19,7 @@ import * as path from "node:path";
 import { experiment } from "../../src/experiment";
 import type { ExperimentInput } from "../../src/config/types";
 import type { ComparisonRow, Summary } from "../../src/experiment/results";
+import { WORKSHOP_DEFAULT } from "../schedulers";
 
 const argv = process.argv.slice(2);
 function arg(name: string, dflt: string): string {
@@ -155,6 +156,11 @@ const runs = (): Array<{ label: string; input: ExperimentInput; slots?: number; 
   { label: "BOHB (tunelab defaults: η=3)", input: { ...base("bohb-default"), space: randomSpace(), method: { kind: "bohb" } } },
   { label: "PBT (workshop: interval 2)", input: { ...base("pbt-workshop"), space: randomSpace(), method: { kind: "pbt", perturbationInterval: 2 } } },
   { label: "PBT (tunelab defaults: interval 1)", input: { ...base("pbt-default"), space: randomSpace(), method: { kind: "pbt" } } },
+  // bench/schedulers.ts's WORKSHOP_DEFAULT, the configuration the bench recommends
+  { label: "TPE + ASHA (tunelab workshop default: multivariate, constant liar, 4 start-up; η=2, 3 brackets)", input: { ...base("tpe-asha-default"), space: randomSpace(), method: WORKSHOP_DEFAULT.method, searcher: WORKSHOP_DEFAULT.searcher } as ExperimentInput },
+  // random search without early stopping: the same seed draws the same 12 configurations PBT's population
+  // starts from, so this is "every static configuration PBT started from", trained to the full budget
+  { label: "Random search, no early stopping (= PBT's 12 starting configurations, static)", input: { ...base("random-static"), space: randomSpace(), method: { kind: "random" } } },
   sweep(),
 ];
 let RUNS = runs();
