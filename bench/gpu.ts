@@ -57,7 +57,7 @@ export async function run(): Promise<string> {
   const gridGpuMin = grid.gpu_seconds / 60;
   const gridBest = grid.best.value;
   const lines = [
-    "## GPU workshop comparison (recorded)",
+    "## GPU workshop, earlier set-up: language modelling from a random init, a new process per trial (recorded)",
     "",
     `Recorded ${r.date} on ${r.machine}. Model: ${r.model}. ${r.sharing}. Not re-run by \`npm run bench\` (this machine ${process.env.CUDA_VISIBLE_DEVICES ? "" : "has no GPU"}); reproduce with bench/gpu/workshop.ts.`,
     "",

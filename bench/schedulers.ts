@@ -40,7 +40,7 @@ import { simulate, type SimResult } from "../src/schedulers/simulate";
 import { Rng } from "../src/space/rng";
 import type { Report } from "../src/backends/types";
 
-interface Table {
+export interface Table {
   source: string;
   keys: string[];
   logKeys: Set<string>;
@@ -56,7 +56,7 @@ interface Table {
  * so the bench accepts what replay accepts (further metric columns between the
  * metric and time_s, trailing columns after it) and rejects what it rejects.
  */
-function loadCsv(file: string): Table {
+export function loadCsv(file: string): Table {
   const ct = loadCurves(file);
   const rows: Table["rows"] = new Map();
   let maxT = 0;
@@ -127,7 +127,7 @@ interface Metrics {
   hitClock?: number | null;
 }
 
-function metricsOf(r: SimResult, maxT: number, gridBest: number): Metrics {
+export function metricsOf(r: SimResult, maxT: number, gridBest: number): Metrics {
   const finals = r.trials.flatMap((t, i) => t.reports.filter((x) => x.t >= maxT && Number.isFinite(x.value)).map((x) => ({ ...x, trial: i })));
   finals.sort((a, b) => a.gpuSeconds - b.gpuSeconds);
   const hit = finals.find((x) => x.value <= gridBest * 1.01);
@@ -146,7 +146,7 @@ function metricsOf(r: SimResult, maxT: number, gridBest: number): Metrics {
   };
 }
 
-const median = (xs: number[]) => {
+export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
 };
@@ -156,7 +156,7 @@ const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "—");
 const pct = (x: number) => (Number.isFinite(x) ? `${Math.round(100 * x)}%` : "—");
 
 /** Bootstrap 95% interval of stat over resampled seeds (B resamples, seeded so the report is reproducible). */
-function bootstrap(xs: number[], stat: (s: number[]) => number, B = 1000, seed = 12345): [number, number] {
+export function bootstrap(xs: number[], stat: (s: number[]) => number, B = 1000, seed = 12345): [number, number] {
   if (xs.length === 0) return [NaN, NaN];
   const rng = new Rng(seed);
   const out: number[] = [];
@@ -269,7 +269,7 @@ function extraRows(): RowSpec[] {
  * controller feeding the searcher (observations and trial ends) as the driver
  * does, each configuration answered by the replay backend's nearest-curve rule.
  */
-function runMethod(tab: Table, cfg: ExperimentConfig, seed: number): SimResult {
+export function runMethod(tab: Table, cfg: ExperimentConfig, seed: number): SimResult {
   const searcher = createSearcher(cfg, new Rng(seed).fork(2));
   const scheduler = createScheduler(cfg, new Rng(seed).fork(1));
   const byReplay = tab.curves ? new NearestCurves(tab.curves, cfg.space) : null;

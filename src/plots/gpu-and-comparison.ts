@@ -52,7 +52,21 @@ export interface ComparisonPoint {
   devices?: number;
 }
 
-export function comparisonChart(rows: readonly ComparisonPoint[], opts: { metric?: string; logX?: boolean; title?: string; width?: number; height?: number } = {}): VegaLiteSpec {
+/**
+ * The target a run should meet (the workshop's: within 1% of the grid's best
+ * at ≤ 0.35 of its GPU-minutes): drawn as two dashed rules, so the points in
+ * the lower-left corner are the ones that met it.
+ */
+export interface ComparisonTarget {
+  /** best loss at or below this (e.g. 1.01 × the grid's best) */
+  maxLoss: number;
+  /** GPU-minutes at or below this (e.g. 0.35 × the grid's) */
+  maxGpuMinutes: number;
+  /** legend text for the rules; default "target" */
+  label?: string;
+}
+
+export function comparisonChart(rows: readonly ComparisonPoint[], opts: { metric?: string; logX?: boolean; title?: string; width?: number; height?: number; target?: ComparisonTarget } = {}): VegaLiteSpec {
   const anyCpu = rows.some((r) => r.device === "cpu");
   if (anyCpu) return deviceChart(rows, opts);
   const values = rows.filter((r) => finite(r.bestLoss) && finite(r.gpuMinutes) && r.gpuMinutes > 0).map((r) => gpuOnly(r));
@@ -78,8 +92,23 @@ export function comparisonChart(rows: readonly ComparisonPoint[], opts: { metric
     layer: [
       { mark: { type: "point", filled: true, size: 120 }, encoding: { x, y, color: { field: "method", type: "nominal" }, tooltip } },
       { mark: { type: "text", dx: 8, align: "left", baseline: "middle" }, encoding: { x, y, text: { field: "method", type: "nominal" } } },
+      ...(opts.target && finite(opts.target.maxLoss) && finite(opts.target.maxGpuMinutes) ? targetRules(opts.target) : []),
     ],
   };
+}
+
+function targetRules(t: ComparisonTarget): object[] {
+  const label = t.label ?? "target";
+  const rule = { type: "rule", strokeDash: [4, 4], color: "#888" };
+  return [
+    { data: { values: [{ bestLoss: t.maxLoss, label }] }, mark: rule, encoding: { y: { field: "bestLoss", type: "quantitative" } } },
+    { data: { values: [{ gpuMinutes: t.maxGpuMinutes, label }] }, mark: rule, encoding: { x: { field: "gpuMinutes", type: "quantitative" } } },
+    {
+      data: { values: [{ gpuMinutes: t.maxGpuMinutes, bestLoss: t.maxLoss, label }] },
+      mark: { type: "text", align: "right", baseline: "top", dx: -4, dy: 4, color: "#666" },
+      encoding: { x: { field: "gpuMinutes", type: "quantitative" }, y: { field: "bestLoss", type: "quantitative" }, text: { field: "label", type: "nominal" } },
+    },
+  ];
 }
 
 /** A GPU point as before the device keys existed (the GPU-only chart's data is unchanged). */

@@ -196,6 +196,22 @@ test("gpuMinutesOverTime and comparisonChart: fields, log x when costs differ by
   assertValidV5(c);
   const lin: any = comparisonChart([{ method: "a", bestLoss: 1, gpuMinutes: 10 }, { method: "b", bestLoss: 2, gpuMinutes: 20 }]);
   assert.deepEqual(lin.layer[0].encoding.x.scale, { zero: true });
+  assert.equal(lin.layer.length, 2, "no target, no rules");
+});
+
+test("comparisonChart with a target: dashed rules at the loss and GPU-minute bounds, and their label", () => {
+  const c: any = comparisonChart([{ method: "grid", bestLoss: 1.2, gpuMinutes: 10 }, { method: "asha", bestLoss: 1.21, gpuMinutes: 3 }], { target: { maxLoss: 1.212, maxGpuMinutes: 3.5, label: "within 1% at ≤ 0.35" } });
+  assert.equal(c.layer.length, 5);
+  assert.deepEqual(c.layer[2].data.values, [{ bestLoss: 1.212, label: "within 1% at ≤ 0.35" }]);
+  assert.deepEqual(c.layer[2].encoding, { y: { field: "bestLoss", type: "quantitative" } });
+  assert.deepEqual(c.layer[3].data.values, [{ gpuMinutes: 3.5, label: "within 1% at ≤ 0.35" }]);
+  assert.deepEqual(c.layer[3].encoding, { x: { field: "gpuMinutes", type: "quantitative" } });
+  assert.equal(c.layer[2].mark.type, "rule");
+  assert.deepEqual(c.layer[2].mark.strokeDash, [4, 4]);
+  assert.equal(c.layer[4].encoding.text.field, "label");
+  assertValidV5(c);
+  // a non-finite bound draws nothing (a run without a grid has no target)
+  assert.equal((comparisonChart([{ method: "a", bestLoss: 1, gpuMinutes: 1 }], { target: { maxLoss: NaN, maxGpuMinutes: 1 } }) as any).layer.length, 2);
 });
 
 test("renderSvg draws one path per trial line plus markers", async () => {
