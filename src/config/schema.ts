@@ -226,6 +226,8 @@ const slurmBackend = strict({
   pollInterval: posNum.optional(),
   signalGrace: posInt.optional(),
   python: z.string().min(1).optional(),
+  // warm workers: one job per slot runs successive trials (backends/slurm/workers.ts); left out = false
+  reuseProcesses: z.boolean().optional(),
 });
 const replayBackend = strict({
   kind: z.literal("replay"),

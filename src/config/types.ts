@@ -164,6 +164,9 @@ export interface SlurmBackendSpec {
   /** seconds of grace before the time limit: --signal=B:USR1@grace */
   signalGrace?: number;
   python?: string;
+  /** one SLURM job per slot runs successive trials (warm trainer process, as the local backend's
+   *  reuseProcesses). Default false: an idle worker's job keeps its allocation between trials. */
+  reuseProcesses?: boolean;
 }
 export interface ReplayBackendSpec {
   kind: "replay";

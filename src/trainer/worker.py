@@ -13,7 +13,14 @@ directory, and writes the same files there (metrics.jsonl, checkpoints/,
 stdout.log, stderr.log; exit.json as the one-shot wrapper writes it).  So
 attach and accounting read a trial the same way whichever process ran it.
 
-Usage: python3 worker.py --dir WORKER_DIR [--idle-timeout S]
+Usage: python3 worker.py --dir WORKER_DIR [--idle-timeout S] [--layout local|slurm]
+--layout slurm keeps the SLURM backend's trial files (jobscript.ts run.sh):
+the trial's stdout and stderr go to trainer.out with the TUNELAB START /
+FINISH stamps, cwd is the trial dir, the exit status goes to `exitcode`
+(not exit.json); the first job's start counts from TUNELAB_WORKER_START (the
+batch script's own start, so setup lines are start-up too); and a job whose
+trial dir has control.json (a stop/pause that reached it before the job
+did) ends at once with code 0, without running.
 The worker's environment is its trials' environment (the backend gives a
 worker only trials with the same interpreter, script and trainer env).
 
@@ -113,7 +120,7 @@ def _exit_code(e: SystemExit) -> int:
     return 1
 
 
-def run_job(job, t0: float) -> int:
+def run_job(job, t0: float, slurm: bool = False) -> int:
     """Run one trial in-process with the trial's own stdout/stderr; returns its exit code."""
     tdir = job["trial_dir"]
     argv = list(job["argv"])
@@ -123,8 +130,12 @@ def run_job(job, t0: float) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     out_fd, err_fd = os.dup(1), os.dup(2)
-    o = os.open(os.path.join(tdir, "stdout.log"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    e = os.open(os.path.join(tdir, "stderr.log"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    if slurm:
+        o = os.open(os.path.join(tdir, "trainer.out"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        e = os.dup(o)
+    else:
+        o = os.open(os.path.join(tdir, "stdout.log"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        e = os.open(os.path.join(tdir, "stderr.log"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     os.dup2(o, 1)
     os.dup2(e, 2)
     os.close(o)
@@ -132,6 +143,8 @@ def run_job(job, t0: float) -> int:
     code = 0
     try:
         os.environ["TUNELAB_TRIAL_DIR"] = tdir
+        if slurm:
+            os.chdir(tdir)  # as run.sh does for a one-shot trial
         sys.argv = argv
         sys.path.insert(0, os.path.dirname(os.path.abspath(argv[0])))
         try:
@@ -175,12 +188,43 @@ def run_job(job, t0: float) -> int:
     return code
 
 
+def _stamp(tdir: str, line: str) -> None:
+    with open(os.path.join(tdir, "trainer.out"), "a") as f:
+        f.write(line + "\n")
+
+
+def _run_slurm_job(job, t0: float, first: bool, wdir: str) -> int:
+    """A job of the SLURM layout: run.sh's START stamp, then the trial (unless a stop/pause already came)."""
+    tdir = job["trial_dir"]
+    start = time.time()
+    ws = os.environ.get("TUNELAB_WORKER_START")
+    if first and ws:
+        try:
+            # the batch script's start: its setup lines and this interpreter's start are the first trial's start-up
+            start = min(start, float(ws))
+            t0 = min(t0, time.monotonic() - (time.time() - start))
+        except ValueError:
+            pass
+    _stamp(tdir, f"TUNELAB START {start:.6f} job={os.environ.get('SLURM_JOB_ID', '')} worker={os.path.basename(wdir)} "
+                 f"warm={int(not first)} host={os.uname().nodename} gpus={os.environ.get('CUDA_VISIBLE_DEVICES', '')}")
+    state.in_job = True  # type: ignore[attr-defined]  # from here a signal is kept for the trainer (pending_signal)
+    if os.path.exists(os.path.join(tdir, "control.json")):
+        _stamp(tdir, "TUNELAB SKIP (a stop or pause came before the trial started)")
+        state.in_job = False  # type: ignore[attr-defined]
+        state.pending_signal = None  # type: ignore[attr-defined]
+        return 0
+    return run_job(job, t0, slurm=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="tunelab warm trainer worker (runs successive trials)")
     ap.add_argument("--dir", required=True, help="the worker directory the backend writes job files to")
     ap.add_argument("--idle-timeout", type=float, default=120.0,
                     help="exit after this many seconds without a job (a backend that went away)")
+    ap.add_argument("--layout", choices=["local", "slurm"], default="local",
+                    help="which backend's trial files to write (see the module docstring)")
     args = ap.parse_args(argv)
+    slurm = args.layout == "slurm"
     wdir = os.path.abspath(args.dir)
     _install_idle_handlers()
     idle_since = time.monotonic()
@@ -201,14 +245,21 @@ def main(argv=None) -> int:
             continue
         t0 = WORKER_T0 if state.jobs_run == 0 else time.monotonic()  # type: ignore[attr-defined]
         tdir = job["trial_dir"]
-        state.in_job = True  # type: ignore[attr-defined]
-        code = run_job(job, t0)
+        if slurm:
+            code = _run_slurm_job(job, t0, state.jobs_run == 0, wdir)  # type: ignore[attr-defined]
+        else:
+            state.in_job = True  # type: ignore[attr-defined]
+            code = run_job(job, t0)
         state.jobs_run += 1  # type: ignore[attr-defined]
         if code not in (0, 2):
             _write_atomic(os.path.join(wdir, "retire"), f"{time.time()} after exit code {code}\n")
             retiring = True
         end_ms = int(time.time() * 1000)
-        _write_atomic(os.path.join(tdir, "exit.json"), json.dumps({"code": code, "end_ms": end_ms}) + "\n")
+        if slurm:
+            _stamp(tdir, f"TUNELAB FINISH {time.time():.6f} rc={code}")
+            _write_atomic(os.path.join(tdir, "exitcode"), f"{code}\n")
+        else:
+            _write_atomic(os.path.join(tdir, "exit.json"), json.dumps({"code": code, "end_ms": end_ms}) + "\n")
         os.remove(os.path.join(wdir, "current"))
         print(f"tunelab-worker: job {job.get('seq')} ({os.path.basename(tdir)}) exit {code}", flush=True)
         if retiring:

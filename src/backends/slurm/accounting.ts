@@ -56,3 +56,9 @@ export function fromJobTimes(info: JobInfo | undefined, requestedGpus: number): 
   const gpus = (info && gpusFromTres(info.tres)) ?? requestedGpus;
   return { gpuSeconds: gpus * runSeconds, runSeconds, queueSeconds: secs(submit, start), gpus, source: "squeue" };
 }
+
+/** A trial run by a warm worker: its own START→FINISH time (summed over resumed runs); the worker's job spans other trials too. */
+export function fromTrialStamps(runSeconds: number, firstStart: number | null, submittedAtMs: number | undefined, gpus: number): Accounting {
+  const queueSeconds = firstStart !== null && submittedAtMs !== undefined ? Math.max(0, firstStart - submittedAtMs / 1000) : 0;
+  return { gpuSeconds: gpus * runSeconds, runSeconds, queueSeconds, gpus, source: "trial stamps (warm worker)" };
+}

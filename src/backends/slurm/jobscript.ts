@@ -47,7 +47,13 @@ export function safeJobName(s: string): string {
   return s.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 64) || "tunelab";
 }
 
-export function sbatchHeader(o: JobOptions, output: string, array?: string): string {
+/** A warm worker's job differs: TERM at the time limit (the worker leaves, its trial checkpoints) and no requeue (the backend resumes the trial in another worker). */
+export interface HeaderVariant {
+  signal: "USR1" | "TERM";
+  requeue: boolean;
+}
+
+export function sbatchHeader(o: JobOptions, output: string, array?: string, v: HeaderVariant = { signal: "USR1", requeue: true }): string {
   const L = ["#!/bin/bash"];
   const d = (flag: string, field: string, v: string | number | undefined) => {
     if (v !== undefined && v !== "") L.push(`#SBATCH --${flag}=${sbatchValue(field, v)}`);
@@ -64,8 +70,8 @@ export function sbatchHeader(o: JobOptions, output: string, array?: string): str
   d("cpus-per-task", "cpusPerTrial", o.cpusPerTrial);
   d("mem", "memPerTrial", o.memPerTrial);
   d("constraint", "constraint", o.constraint);
-  d("signal", "signalGrace", `B:USR1@${Math.max(1, Math.floor(o.signalGrace))}`);
-  L.push("#SBATCH --requeue");
+  d("signal", "signalGrace", `B:${v.signal}@${Math.max(1, Math.floor(o.signalGrace))}`);
+  L.push(v.requeue ? "#SBATCH --requeue" : "#SBATCH --no-requeue");
   L.push("#SBATCH --open-mode=append");
   if (array) d("array", "maxConcurrent", array);
   return L.join("\n") + "\n";
@@ -96,8 +102,7 @@ export function renderTrialJson(t: TrialJson): string {
 /** The per-trial body, run by the batch shell (`exec bash run.sh`, so traps see the job's signals). */
 export function renderRunScript(a: { dir: string; launch: TrialLaunch; setup: string[]; python?: string }): string {
   const { dir, launch } = a;
-  let argv = launch.command.slice();
-  if (a.python && argv.length > 0 && /^python3?$/.test(argv[0])) argv = [a.python, ...argv.slice(1)];
+  const argv = withPython(launch.command, a.python);
   if (argv.length === 0) throw new Error(`trial ${launch.trialId}: empty trainer command`);
   const env = { ...launch.env, TUNELAB_TRIAL_DIR: dir };
   const exports = Object.entries(env).map(([k, v]) => `export ${envName(k)}=${shq(v)}`);
@@ -142,6 +147,63 @@ export function renderRunScript(a: { dir: string; launch: TrialLaunch; setup: st
     "exit $rc",
     "",
   ].join("\n");
+}
+
+/** argv with a bare python / python3 replaced by backend.python. */
+function withPython(argv: string[], python?: string): string[] {
+  if (python && argv.length > 0 && /^python3?$/.test(argv[0])) return [python, ...argv.slice(1)];
+  return argv.slice();
+}
+
+/**
+ * A warm worker's body (reuseProcesses, slurm-workers.ts): the trainer env and
+ * setup lines of its trials (they share them: workerKey), then worker.py, which
+ * runs the trials handed to it as job files. The batch shell forwards USR1 (a
+ * per-trial stop or pause: the current trial checkpoints and exits 0, the
+ * worker stays) and TERM (scancel, the time limit, preemption: the worker
+ * leaves after its trial). A worker killed inside a trial leaves that trial's
+ * `exitcode`, written here, as a one-shot run.sh would.
+ */
+export function renderWorkerRunScript(a: { dir: string; launch: TrialLaunch; setup: string[]; python?: string; workerPy: string; idleTimeoutS: number }): string {
+  const py = withPython([a.launch.command[0]], a.python)[0];
+  const env = { ...a.launch.env, TUNELAB_WORKER_DIR: a.dir };
+  const exports = Object.entries(env).map(([k, v]) => `export ${envName(k)}=${shq(v)}`);
+  return [
+    "#!/bin/bash",
+    "# tunelab warm worker (generated; do not edit)",
+    `WDIR=${shq(a.dir)}`,
+    'cd "$WDIR" || exit 97',
+    'export TUNELAB_WORKER_START="$(date +%s.%N)"',
+    'exec >>"$WDIR/worker.log" 2>&1',
+    'echo "TUNELAB WORKER START $TUNELAB_WORKER_START job=$SLURM_JOB_ID host=$(hostname) gpus=${CUDA_VISIBLE_DEVICES:-}"',
+    ...exports,
+    "export PYTHONUNBUFFERED=1",
+    "# --- setup lines (user shell code) ---",
+    ...a.setup.flatMap((l) => l.split(/\r?\n/)),
+    "# --- worker ---",
+    "set +e",
+    `${shqArgv([py, a.workerPy, "--dir", a.dir, "--idle-timeout", String(Math.max(1, Math.floor(a.idleTimeoutS))), "--layout", "slurm"])} &`,
+    "PID=$!",
+    "trap 'kill -USR1 $PID 2>/dev/null' USR1",
+    'trap \'touch "$WDIR/quit"; kill -TERM $PID 2>/dev/null\' TERM',
+    "rc=0",
+    "while :; do wait $PID; rc=$?; kill -0 $PID 2>/dev/null || break; done",
+    'if [ -f "$WDIR/current" ]; then',
+    '  d=$(cat "$WDIR/current")',
+    '  if [ -n "$d" ] && [ ! -f "$d/exitcode" ]; then',
+    '    echo "TUNELAB FINISH $(date +%s.%N) rc=$rc (the worker died inside the trial)" >> "$d/trainer.out"',
+    '    echo "$rc" > "$d/exitcode.tmp" && mv -f "$d/exitcode.tmp" "$d/exitcode"',
+    "  fi",
+    "fi",
+    'echo "TUNELAB WORKER FINISH $(date +%s.%N) rc=$rc"',
+    "exit $rc",
+    "",
+  ].join("\n");
+}
+
+/** sbatch script for a warm worker. */
+export function renderWorkerJobScript(o: JobOptions, dir: string): string {
+  return sbatchHeader(o, `${dir}/slurm-%j.out`, undefined, { signal: "TERM", requeue: false }) + `exec bash ${shq(dir + "/run.sh")}\n`;
 }
 
 /** sbatch script for one trial. */

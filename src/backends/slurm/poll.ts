@@ -20,6 +20,8 @@ export interface PollTrial {
   final?: boolean;
   /** the job was seen running: report whether a requeued run left its exit file */
   ran?: boolean;
+  /** run by a warm worker (jobKey is the worker's job): the trial ended when its exitcode exists */
+  worker?: boolean;
 }
 
 export interface PollRequest {
@@ -30,6 +32,8 @@ export interface PollRequest {
   sacctIds: string[];
   /** cap on bytes read per trial per poll */
   maxBytes?: number;
+  /** warm worker directories (reuseProcesses): which are leaving (retire / quit written) */
+  workers?: Array<{ idx: number; dir: string }>;
 }
 
 export interface JobInfo {
@@ -61,6 +65,10 @@ export interface PollResult {
   exits: Map<number, { exitCode: number | null; tail: string; state: string }>;
   /** requeued jobs: the previous run's exit code, or null when it never finished (node lost) */
   requeued: Map<number, number | null>;
+  /** trials run by a worker that ended: their TUNELAB START / FINISH stamps (epoch seconds) */
+  stamps: Map<number, { start: number | null; end: number | null }>;
+  /** worker idx → leaving (retire or quit in its directory) */
+  leaving: Map<number, boolean>;
   sacctOk: boolean;
   sacct: SacctRow[];
   complete: boolean;
@@ -97,12 +105,16 @@ export function renderPollScript(r: PollRequest): string {
     `M() { local f="$2/metrics.jsonl" sz n st; sz=\${SZ["$f"]:-0}; n=$(( sz - $3 )); [ $n -gt ${max} ] && n=${max};`,
     '  if [ $n -gt 0 ]; then echo "@@TL M $1 $n"; dd if="$f" bs=65536 iflag=skip_bytes,count_bytes skip=$3 count=$n 2>/dev/null; echo; elif [ $n -lt 0 ]; then echo "@@TL SHRANK $1 $sz"; fi',
     '  st=${ST[$4]:-}',
+    // a worker's job outlives its trials: the trial's own exitcode says it ended
+    `  if [ "$7" = 1 ]; then [ -f "$2/exitcode" ] || case "$st" in ${TERMINAL.join("|")}) ;; *) [ "$5" = 1 ] || return 0;; esac`,
     // back in the queue: did the previous run end cleanly (exit file written) or did its node die?
-    '  case "$st" in PENDING|REQUEUED|REQUEUE_HOLD) [ "$6" = 1 ] && echo "@@TL Q $1 $(cat "$2/exitcode" 2>/dev/null || echo -)";; esac',
-    `  case "$st" in ${TERMINAL.join("|")}) ;; *) [ "$5" = 1 ] || return 0;; esac`,
-    '  echo "@@TL X $1 $st $(cat "$2/exitcode" 2>/dev/null)"; tail -c 3000 "$2/trainer.out" 2>/dev/null | base64 -w0; echo; }',
+    '  else case "$st" in PENDING|REQUEUED|REQUEUE_HOLD) [ "$6" = 1 ] && echo "@@TL Q $1 $(cat "$2/exitcode" 2>/dev/null || echo -)";; esac',
+    `  case "$st" in ${TERMINAL.join("|")}) ;; *) [ "$5" = 1 ] || return 0;; esac; fi`,
+    '  echo "@@TL X $1 $st $(cat "$2/exitcode" 2>/dev/null)"; tail -c 3000 "$2/trainer.out" 2>/dev/null | base64 -w0; echo',
+    '  [ "$7" = 1 ] && echo "@@TL WS $1 $(grep -a \'^TUNELAB START \' "$2/trainer.out" 2>/dev/null | tail -n 1 | cut -d" " -f3) $(grep -a \'^TUNELAB FINISH \' "$2/trainer.out" 2>/dev/null | tail -n 1 | cut -d" " -f3)"; return 0; }',
   );
-  for (const t of r.trials) L.push(`M ${t.idx} ${shq(t.dir)} ${Math.max(0, Math.floor(t.offset))} ${shq(t.jobKey ?? "-")} ${t.final ? 1 : 0} ${t.ran ? 1 : 0}`);
+  for (const t of r.trials) L.push(`M ${t.idx} ${shq(t.dir)} ${Math.max(0, Math.floor(t.offset))} ${shq(t.jobKey ?? "-")} ${t.final ? 1 : 0} ${t.ran ? 1 : 0} ${t.worker ? 1 : 0}`);
+  for (const w of r.workers ?? []) L.push(`if [ -e ${shq(w.dir + "/retire")} ] || [ -e ${shq(w.dir + "/quit")} ]; then echo "@@TL WK ${w.idx} 1"; else echo "@@TL WK ${w.idx} 0"; fi`);
   if (r.sacctIds.length) {
     L.push(
       `SA=$(sacct -X -D -P -n -j ${shq(r.sacctIds.join(","))} --format=JobID,State,ExitCode,ElapsedRaw,Start,End,Submit,AllocTRES 2>&1); echo "@@TL SA $?"; printf '%s\\n' "$SA"; echo "@@TL SAEND"`,
@@ -130,7 +142,7 @@ export function expandArrayKey(key: string): string[] {
 
 export function parsePollOutput(buf: Buffer): PollResult {
   const res: PollResult = {
-    squeueOk: false, squeueError: "", jobs: new Map(), metrics: new Map(), shrank: new Map(), exits: new Map(), requeued: new Map(),
+    squeueOk: false, squeueError: "", jobs: new Map(), metrics: new Map(), shrank: new Map(), exits: new Map(), requeued: new Map(), stamps: new Map(), leaving: new Map(),
     sacctOk: false, sacct: [], complete: false,
   };
   let pos = 0;
@@ -169,6 +181,14 @@ export function parsePollOutput(buf: Buffer): PollResult {
       }
       case "Q":
         res.requeued.set(Number(f[2]), f[3] === "-" || f[3] === undefined ? null : Number(f[3]));
+        break;
+      case "WS": {
+        const num = (x: string | undefined) => (x !== undefined && x !== "" && Number.isFinite(Number(x)) ? Number(x) : null);
+        res.stamps.set(Number(f[2]), { start: num(f[3]), end: num(f[4]) });
+        break;
+      }
+      case "WK":
+        res.leaving.set(Number(f[2]), f[3] === "1");
         break;
       case "SHRANK":
         res.shrank.set(Number(f[2]), Number(f[3]));

@@ -67,13 +67,14 @@ export function fakeLaunch(id: string, o: LaunchOverrides & { stepS?: number } =
   return { trialId: id, trial, command: [PYTHON, FAKE_TRAINER], env: {}, gpus: o.gpus ?? 1 };
 }
 
-export function slurmContractHarness(getCluster: () => Promise<Cluster>, via: "ssh" | "local"): () => Promise<ContractHarness> {
+/** `extra`: spec fields for every backend of the suite (e.g. reuseProcesses: the suite through warm workers). */
+export function slurmContractHarness(getCluster: () => Promise<Cluster>, via: "ssh" | "local", extra: Partial<SlurmBackendSpec> = {}): () => Promise<ContractHarness> {
   // each SSH command costs ~0.15 s idle and ~1 s on a loaded 2-core box: slower steps keep the
   // phases (first report -> pause) inside one trial's lifetime
   const stepS = via === "ssh" ? 0.6 : 0.3;
   return async () => {
     const c = await getCluster();
-    const spec = via === "ssh" ? sshSpec(c) : localSpec(c);
+    const spec = via === "ssh" ? sshSpec(c, extra) : localSpec(c, extra);
     const instances: SlurmBackend[] = [];
     const make = async () => {
       const b = makeBackend(c, spec, { maxConcurrent: 2 });
