@@ -200,6 +200,11 @@ describe("slurm backend: warm workers (reuseProcesses) over SSH", () => {
       assert.equal(stamps(b2, "a1").starts.length, 1, "a1 was not restarted");
       assert.ok(jobIdsOf(log2, "a1").every((j) => j === jobIdsOf(log1, "a1")[0]), "a1 stayed in its worker job");
       assert.ok(fs.existsSync(path.join(b2.trialDir("a2"), "worker.json")), "a2 ran in a warm worker of the new instance");
+      // a1 was watched as a warm trial: its own time, and its (old) worker told to leave once it ended
+      const acc = log2.find((e) => e.type === "accounting" && e.trialId === "a1") as Extract<BackendEvent, { type: "accounting" }> | undefined;
+      assert.match(acc?.source ?? "", /warm worker/, JSON.stringify(acc));
+      const oldWorker = JSON.parse(read(b2, "a1", "worker.json")).dir as string;
+      assert.ok(fs.existsSync(path.join(oldWorker, "quit")), `the old instance's worker ${oldWorker} was told to quit`);
     } finally {
       await b2?.close();
     }
