@@ -280,7 +280,7 @@ test("tunelab notebooks build refuses a team backend the settings cell could not
   try {
     assert.throws(() => buildNotebooks({ course, outDir: out }), (e: unknown) => {
       assert.ok(e instanceof CourseError);
-      assert.equal((e as Error).message, "invalid course file course:\n  teams[1].backend: invalid backend:\n  backend.partiton: unknown key; accepted keys: kind, host, port, user, identityFile, hostKey, knownHosts, jump, partition, account, qos, reservation, time, cpusPerTrial, memPerTrial, constraint, remoteDir, setup, accounting, pollInterval, signalGrace, python");
+      assert.equal((e as Error).message, "invalid course file course:\n  teams[1].backend: invalid backend:\n  backend.partiton: unknown key; accepted keys: kind, host, port, user, identityFile, hostKey, knownHosts, jump, partition, account, qos, reservation, time, cpusPerTrial, memPerTrial, constraint, remoteDir, setup, accounting, pollInterval, signalGrace, python, reuseProcesses");
       return true;
     });
   } finally {
