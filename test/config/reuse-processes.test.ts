@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { checkExperiment, parseExperiment } from "../../src/config/schema";
 import { createBackend } from "../../src/backends";
 import type { LocalBackend } from "../../src/backends/local";
+import type { SlurmBackend } from "../../src/backends/slurm/slurm";
 
 const base = { name: "r", space: { lr: { loguniform: [1e-4, 1e-2] } } };
 
@@ -28,4 +29,16 @@ test("createBackend: local reuses processes unless told not to", () => {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("slurm backend.reuseProcesses: a boolean, named in the error otherwise; off unless asked (an idle worker's job keeps its allocation)", () => {
+  const slurm = { kind: "slurm", remoteDir: "/tmp/tunelab-reuse-remote" };
+  assert.deepEqual(checkExperiment({ ...base, backend: { ...slurm, reuseProcesses: 1 } }), {
+    ok: false,
+    issues: ["backend.reuseProcesses: got 1; expected a boolean"],
+  });
+  const off = createBackend(parseExperiment({ ...base, backend: slurm })) as SlurmBackend;
+  assert.equal(off.reuseProcesses, false);
+  const on = createBackend(parseExperiment({ ...base, backend: { ...slurm, reuseProcesses: true } })) as SlurmBackend;
+  assert.equal(on.reuseProcesses, true);
 });
