@@ -156,7 +156,8 @@ export function runBackendContract(name: string, factory: HarnessFactory, caps: 
           peak = Math.max(peak, running.size);
         }
         assert.ok(peak <= h.maxConcurrent, `peak ${peak} > limit ${h.maxConcurrent}`);
-        assert.deepEqual(startOrder, ids, "FIFO start order");
+        const states = ids.map((id) => `${id}: ${log.filter((e) => e.type === "state" && e.trialId === id).map((e) => (e as { state: string; message?: string }).state + ((e as { message?: string }).message ? ` (${(e as { message?: string }).message})` : "")).join(" → ")}`);
+        assert.deepEqual(startOrder, ids, `FIFO start order; states:\n${states.join("\n")}`);
         for (const id of ids) assert.equal(lastState(log, id), "completed", id);
         const waited = ids.slice(h.maxConcurrent);
         for (const id of waited) assert.equal(statesOf(log, id)[0], "queued", `${id} waited queued`);

@@ -94,6 +94,12 @@ export function renderPollScript(r: PollRequest): string {
   } else {
     L.push('echo "@@TL SQ 0"; echo "@@TL SQEND"');
   }
+  // a worker's trial ended if its exitcode existed BEFORE the metrics sizes were taken: the
+  // worker writes exitcode after the trainer's last report, so the bytes read below are then
+  // complete (checked after the stat, a report written in between would be missed)
+  const warm = r.trials.filter((t) => t.worker);
+  L.push("declare -A EX");
+  if (warm.length) L.push(`for d in ${warm.map((t) => shq(t.dir)).join(" ")}; do [ -f "$d/exitcode" ] && EX["$d"]=1; done`);
   L.push(
     // sizes of every metrics file from ONE stat call (forks, not bytes, are what a poll costs)
     "declare -A SZ",
@@ -106,7 +112,7 @@ export function renderPollScript(r: PollRequest): string {
     '  if [ $n -gt 0 ]; then echo "@@TL M $1 $n"; dd if="$f" bs=65536 iflag=skip_bytes,count_bytes skip=$3 count=$n 2>/dev/null; echo; elif [ $n -lt 0 ]; then echo "@@TL SHRANK $1 $sz"; fi',
     '  st=${ST[$4]:-}',
     // a worker's job outlives its trials: the trial's own exitcode says it ended
-    `  if [ "$7" = 1 ]; then [ -f "$2/exitcode" ] || case "$st" in ${TERMINAL.join("|")}) ;; *) [ "$5" = 1 ] || return 0;; esac`,
+    `  if [ "$7" = 1 ]; then [ -n "\${EX["$2"]:-}" ] || case "$st" in ${TERMINAL.join("|")}) ;; *) [ "$5" = 1 ] || return 0;; esac`,
     // back in the queue: did the previous run end cleanly (exit file written) or did its node die?
     '  else case "$st" in PENDING|REQUEUED|REQUEUE_HOLD) [ "$6" = 1 ] && echo "@@TL Q $1 $(cat "$2/exitcode" 2>/dev/null || echo -)";; esac',
     `  case "$st" in ${TERMINAL.join("|")}) ;; *) [ "$5" = 1 ] || return 0;; esac; fi`,

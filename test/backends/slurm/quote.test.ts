@@ -150,6 +150,37 @@ describe("poll command", () => {
     assert.deepEqual(expandArrayKey("7_[0-2,5]"), ["7_0", "7_1", "7_2", "7_5"]);
   });
 
+  it("a warm worker's trial that ends between the metrics stat and the exit check is not reported ended with its last report unread (bash runs the script)", () => {
+    // the race CI hit: the trainer wrote t=2 and the worker its exitcode just after the poll took
+    // the file sizes; reported ended then, the trial looked cut short at t=1 and was run again
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tl-poll-race-"));
+    const tdir = path.join(dir, "q2");
+    const bin = path.join(dir, "bin");
+    fs.mkdirSync(tdir);
+    fs.mkdirSync(bin);
+    const line1 = '{"t":1,"eval_loss":3.5}\n';
+    fs.writeFileSync(path.join(tdir, "metrics.jsonl"), line1);
+    // `stat` answers with the sizes of now, then the trial finishes (t=2, exitcode) before the script goes on
+    fs.writeFileSync(path.join(bin, "stat"), `#!/bin/bash\n/usr/bin/stat "$@"\nprintf '%s\\n' '{"t":2,"eval_loss":3.0}' >> ${shq(tdir + "/metrics.jsonl")}\necho 0 > ${shq(tdir + "/exitcode")}\n`, { mode: 0o755 });
+    const script = renderPollScript({ decisions: [], jobIds: [], trials: [{ idx: 0, dir: tdir, offset: 0, jobKey: "7", worker: true }], sacctIds: [] });
+    const run = () => {
+      const r = spawnSync("bash", ["-c", script], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+      assert.equal(r.status, 0, r.stderr.toString());
+      return parsePollOutput(Buffer.concat([r.stdout, Buffer.from("@@TL END\n")]));
+    };
+    const first = run();
+    assert.equal(first.metrics.get(0)?.toString(), line1, "the bytes up to the stat");
+    assert.equal(first.exits.has(0), false, "not ended in the poll whose stat came before its exitcode");
+    // next poll: exitcode was there before the stat, so the rest of the metrics come with the end
+    fs.writeFileSync(path.join(bin, "stat"), `#!/bin/bash\nexec /usr/bin/stat "$@"\n`, { mode: 0o755 });
+    const second = renderPollScript({ decisions: [], jobIds: [], trials: [{ idx: 0, dir: tdir, offset: Buffer.byteLength(line1), jobKey: "7", worker: true }], sacctIds: [] });
+    const r2 = spawnSync("bash", ["-c", second], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    const p2 = parsePollOutput(Buffer.concat([r2.stdout, Buffer.from("@@TL END\n")]));
+    assert.equal(p2.metrics.get(0)?.toString(), '{"t":2,"eval_loss":3.0}\n');
+    assert.equal(p2.exits.get(0)?.exitCode, 0);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it("accounting: gres/gpu × ElapsedRaw, summed over requeued runs", () => {
     assert.equal(gpusFromTres("billing=2,cpu=2,gres/gpu=2,mem=1G,node=1"), 2);
     assert.equal(gpusFromTres("gres/gpu:1"), 1);
