@@ -20,7 +20,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseExperiment } from "../src/config/schema";
 import { comparisonChart, renderSvg, type ComparisonPoint } from "../src/plots";
-import { bootstrap, loadCsv, median, metricsOf, runMethod } from "./schedulers";
+import { bootstrap, ci, gridBestOf, gridSecondsOf, loadCsv, median, metricsOf, runMethod } from "./schedulers";
 
 const ROOT = path.resolve(__dirname, "..");
 const GPU = path.join(ROOT, "data/results/gpu");
@@ -57,7 +57,6 @@ function journal(dir: string): Journal {
 
 const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "—");
 const signed = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(2)}%`;
-const ci = (x: [number, number], f: (v: number) => string) => `[${f(x[0])}, ${f(x[1])}]`;
 const cfgText = (c: Record<string, number>) => `lr ${c.lr.toPrecision(2)}, bs ${c.batch_size}, wd ${c.weight_decay}`;
 
 export async function run(): Promise<string> {
@@ -72,9 +71,11 @@ export async function run(): Promise<string> {
   }
   const cold = JSON.parse(fs.readFileSync(path.join(GPU, COLD, "results.json"), "utf8"));
   const coldShare = new Map<string, number>(cold.runs.map((x: any) => [x.name, x.startup?.share]));
+  // each run's journal, read once
+  const journals = new Map(runs.map((x) => [x, journal(path.join(GPU, x.call, x.name))]));
   const grid = runs.find((x) => x.name === "grid")!;
   const gridBest = grid.best!.value;
-  const gridUnits = journal(path.join(GPU, grid.call, "grid")).reports.length;
+  const gridUnits = journals.get(grid)!.reports.length;
   const stat = runs.find((x) => x.name === "random-static");
   const out: string[] = [
     "## GPU workshop: fine-tuning, warm trial slots (recorded)",
@@ -87,7 +88,7 @@ export async function run(): Promise<string> {
   const chart: ComparisonPoint[] = [];
   for (const x of runs) {
     if (!x.best) continue;
-    const units = journal(path.join(GPU, x.call, x.name)).reports.length;
+    const units = journals.get(x)!.reports.length;
     const gm = x.gpu_seconds / 60;
     const ratio = x.gpu_seconds / grid.gpu_seconds;
     const rel = (x.best.value / gridBest - 1) * 100;
@@ -109,7 +110,7 @@ export async function run(): Promise<string> {
 
   // PBT against the static configurations it started from (same seed: the same 12 draws as random-static)
   if (stat) {
-    const statFinals = journal(path.join(GPU, stat.call, stat.name)).finals;
+    const statFinals = journals.get(stat)!.finals;
     const vals = [...statFinals.values()].sort((a, b) => a - b);
     out.push("", `**PBT against its starting configurations.** \`random-static\` trains the 12 configurations every PBT population here starts from (same seed, same space: the same draws) to R without changing them: best ${vals[0].toFixed(4)}, median ${median(vals).toFixed(4)}, worst ${vals[vals.length - 1].toFixed(4)} (${vals.length} trials reached R).`);
     for (const p of runs.filter((x) => x.name.startsWith("pbt") && x.best)) {
@@ -120,8 +121,8 @@ export async function run(): Promise<string> {
 
   // the distribution each real run came from
   const tab = loadCsv(CURVES);
-  const curveBest = Math.min(...[...tab.rows.values()].map((r) => r.values[tab.maxT - 1]).filter(Number.isFinite));
-  const gridSeconds = [...tab.rows.values()].reduce((a, r) => a + r.seconds.reduce((x, y) => x + y, 0), 0);
+  const curveBest = gridBestOf(tab);
+  const gridSeconds = gridSecondsOf(tab);
   out.push(
     "",
     `### Replayed: the same configurations over ${SEEDS} seeds`,

@@ -203,7 +203,11 @@ function summarise(ms: Metrics[]): Summary {
     busy: ms.filter((m) => typeof m.hitClock === "number" && m.toWithin1 !== null && m.toWithin1 >= SLOTS * m.hitClock * (1 - 1e-9)).length,
   };
 }
-const ci = (x: [number, number], f: (v: number) => string) => `[${f(x[0])}, ${f(x[1])}]`;
+export const ci = (x: [number, number], f: (v: number) => string) => `[${f(x[0])}, ${f(x[1])}]`;
+/** The grid's best final value on a curve table (every recorded configuration at t = maxT). */
+export const gridBestOf = (tab: Table) => Math.min(...[...tab.rows.values()].map((r) => r.values[tab.maxT - 1]).filter(Number.isFinite));
+/** What the full grid costs on a curve table: every recorded step of every configuration, in trial-seconds. */
+export const gridSecondsOf = (tab: Table) => [...tab.rows.values()].reduce((a, r) => a + r.seconds.reduce((x, y) => x + y, 0), 0);
 
 /**
  * tunelab's best default for the workshop: TPE (Optuna's sampler semantics,
@@ -486,8 +490,8 @@ interface TableInfo {
 }
 
 async function benchTable(tab: Table): Promise<{ text: string; checks: Check[]; info: TableInfo }> {
-  const gridBest = Math.min(...[...tab.rows.values()].map((r) => r.values[tab.maxT - 1]).filter(Number.isFinite));
-  const gridGpuMin = [...tab.rows.values()].reduce((a, r) => a + r.seconds.reduce((x, y) => x + y, 0), 0) / 60;
+  const gridBest = gridBestOf(tab);
+  const gridGpuMin = gridSecondsOf(tab) / 60;
   const out: string[] = [];
   const t0 = Date.now();
   const optuna = process.env.BENCH_NO_OPTUNA ? Promise.resolve(null) : optunaRuns(tab, SEEDS, SAMPLES); // runs in two python processes meanwhile
