@@ -49,12 +49,22 @@ async function drained(c: Cluster, what: string): Promise<void> {
   assert.fail(`${what}: jobs left in squeue:\n${q}`);
 }
 
+/** One warm backend on the file's cluster for `body`; closed after it, and then nothing may be left in squeue. */
+async function withWarmBackend(maxConcurrent: number, body: (c: Cluster, b: SlurmBackend) => Promise<void>): Promise<void> {
+  const c = await cluster();
+  const b = makeBackend(c, warmSpec(c), { maxConcurrent });
+  try {
+    await body(c, b);
+  } finally {
+    await b.close();
+  }
+  await drained(c, "after close");
+}
+
 describe("slurm backend: warm workers (reuseProcesses) over SSH", () => {
   it("trials run through fewer worker jobs; the next trial in a worker starts warm; accounting is each trial's own time", async (t) => {
-    const c = await cluster();
-    const b = makeBackend(c, warmSpec(c), { maxConcurrent: 2 });
     const ids = ["r1", "r2", "r3", "r4"];
-    try {
+    await withWarmBackend(2, async (c, b) => {
       await b.submit(ids.map(real));
       const log = await pollUntil(b, (l) => ids.every((id) => ended(id)(l)), "all to end", [], 240_000, 200);
       for (const id of ids) {
@@ -103,16 +113,11 @@ describe("slurm backend: warm workers (reuseProcesses) over SSH", () => {
         // summary.json's startup_seconds = min(run, Σ startup_s): a cold trial's run time holds its start-up
         assert.ok(a.runSeconds >= metricsOf(b, id)[0].startup_s, `${id}: run ${a.runSeconds} s ≥ its start-up`);
       }
-    } finally {
-      await b.close();
-    }
-    await drained(c, "after close");
+    });
   });
 
   it("stop and pause/resume of a trial in a worker: the worker stays, the resumed run continues from the checkpoint", async () => {
-    const c = await cluster();
-    const b = makeBackend(c, warmSpec(c), { maxConcurrent: 1 });
-    try {
+    await withWarmBackend(1, async (c, b) => {
       await b.submit([fakeLaunch("p", { trial: { max_t: 10 }, stepS: 0.6 })]);
       const log = await pollUntil(b, (l) => reports(l, "p").length >= 2, "p's second report", [], 90_000);
       await b.pause("p");
@@ -140,16 +145,11 @@ describe("slurm backend: warm workers (reuseProcesses) over SSH", () => {
       assert.deepEqual(jobIdsOf(log, "s"), [worker1], "s ran in the same worker job");
       assert.equal(JSON.parse(read(b, "s", "env.json")).pid, pid1);
       assert.equal(read(b, "s", "exitcode").trim(), "0", "stopped by its own checkpoint-and-exit, not killed");
-    } finally {
-      await b.close();
-    }
-    await drained(c, "after close");
+    });
   });
 
   it("a worker job cancelled mid-trial (scancel, then scancel -s KILL): the trial resumes in a new worker, nothing lost or repeated", async () => {
-    const c = await cluster();
-    const b = makeBackend(c, warmSpec(c), { maxConcurrent: 1 });
-    try {
+    await withWarmBackend(1, async (c, b) => {
       await b.submit([fakeLaunch("k", { trial: { max_t: 14 }, stepS: 0.5 })]);
       const log = await pollUntil(b, (l) => reports(l, "k").length >= 2, "k's second report", [], 90_000);
       const j1 = jobIdsOf(log, "k")[0];
@@ -172,10 +172,7 @@ describe("slurm backend: warm workers (reuseProcesses) over SSH", () => {
       const acc = log.filter((e) => e.type === "accounting" && e.trialId === "k") as Array<Extract<BackendEvent, { type: "accounting" }>>;
       assert.equal(acc.length, 1);
       assert.ok(acc[0].runSeconds > 0);
-    } finally {
-      await b.close();
-    }
-    await drained(c, "after close");
+    });
   });
 
   it("attach: a new backend instance adopts a trial running in a worker and one still waiting for a slot", async () => {
