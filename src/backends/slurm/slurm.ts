@@ -24,7 +24,7 @@ import {
 import { parsePollOutput, renderPollScript, type JobInfo, type PollTrial } from "./poll";
 import { insideDir, pathComponent, shq } from "./quote";
 import type { Transport } from "./transport";
-import { SlurmWorkerPool, slurmWorkerKey, workerPySource, type SlurmWorker, type WorkerJson } from "./workers";
+import { SlurmWorkerPool, slurmWorkerKey, workerJobIdLine, workerPySource, type SlurmWorker, type WorkerJson } from "./workers";
 
 export interface SlurmBackendOptions {
   experiment: string;
@@ -376,7 +376,7 @@ export class SlurmBackend implements Backend {
       S.push(...this.pool.assignLines(w, rec.id, rec.dir, l.command));
       S.push(this.sbatchLines(w.dir, `${w.dir}/job.sh`, `W ${w.idx}`, `${this.token}-${w.idx}`, [rec.dir]));
       // worker.json again, now with the job id
-      S.push(`if [ -s ${shq(rec.dir + "/jobid")} ]; then printf '{"dir":"%s","jobid":"%s","seq":1}\\n' ${shq(w.dir)} "$(cat ${shq(rec.dir + "/jobid")})" > ${shq(rec.dir + "/worker.json.tmp")} && mv -f ${shq(rec.dir + "/worker.json.tmp")} ${shq(rec.dir + "/worker.json")}; fi`);
+      S.push(workerJobIdLine(w, rec.dir));
       rec.worker = w;
       started.push({ w, rec });
     }

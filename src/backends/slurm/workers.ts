@@ -130,3 +130,16 @@ export class SlurmWorkerPool {
     return [...ws].map((w) => `[ -d ${shq(w.dir)} ] && date +%s > ${shq(w.dir + "/quit")}; true`);
   }
 }
+
+/**
+ * Shell line rewriting `trialDir`/worker.json once sbatch has answered, with
+ * the job id read from `trialDir`/jobid. The JSON around the id is built here
+ * (JSON.stringify escapes `"` and `\` in the dir); the id is sbatch's
+ * --parsable output, digits.
+ */
+export function workerJobIdLine(w: { dir: string; seq: number }, trialDir: string): string {
+  const head = `{"dir":${JSON.stringify(w.dir)},"jobid":"`;
+  const tail = `","seq":${w.seq}}`;
+  const j = shq(trialDir + "/jobid"), tmp = shq(trialDir + "/worker.json.tmp");
+  return `if [ -s ${j} ]; then printf '%s%s%s\\n' ${shq(head)} "$(tr -d '\\n' < ${j})" ${shq(tail)} > ${tmp} && mv -f ${tmp} ${shq(trialDir + "/worker.json")}; fi`;
+}

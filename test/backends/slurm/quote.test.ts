@@ -11,6 +11,7 @@ import { knownHostKeys, parseEndpoint } from "../../../src/backends/slurm/ssh";
 import { expandArrayKey, parsePollOutput, renderPollScript } from "../../../src/backends/slurm/poll";
 import { renderRunScript, renderTrialJson, sbatchHeader } from "../../../src/backends/slurm/jobscript";
 import { fromSacct, gpusFromTres } from "../../../src/backends/slurm/accounting";
+import { workerJobIdLine } from "../../../src/backends/slurm/workers";
 
 const HOSTILE = [
   "x; rm -rf ~",
@@ -192,5 +193,30 @@ describe("poll command", () => {
       1,
     );
     assert.deepEqual(a, { gpuSeconds: 60, runSeconds: 30, queueSeconds: 5, gpus: 2, source: "sacct" });
+  });
+});
+
+describe("worker.json with the job id", () => {
+  it("is valid JSON naming the worker dir exactly, whatever the dir holds, and is not written without a job id", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "tl-wj-"));
+    try {
+      const trialDir = path.join(root, "t");
+      fs.mkdirSync(trialDir);
+      for (const s of HOSTILE.filter((x) => x !== "")) {
+        const dir = `/r/${s}/workers/w1`;
+        fs.writeFileSync(path.join(trialDir, "jobid"), "4242\n");
+        const r = spawnSync("bash", ["-c", `cd ${shq(root)} && ${workerJobIdLine({ dir, seq: 3 }, trialDir)}`], { encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(JSON.parse(fs.readFileSync(path.join(trialDir, "worker.json"), "utf8")), { dir, jobid: "4242", seq: 3 }, JSON.stringify(s));
+        assert.ok(!fs.existsSync(path.join(root, "CANARY")), `canary after ${JSON.stringify(s)}`);
+      }
+      fs.rmSync(path.join(trialDir, "worker.json"));
+      fs.writeFileSync(path.join(trialDir, "jobid"), "");
+      const r = spawnSync("bash", ["-c", workerJobIdLine({ dir: "/r/w", seq: 1 }, trialDir)], { encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+      assert.ok(!fs.existsSync(path.join(trialDir, "worker.json")));
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });
