@@ -39,6 +39,8 @@ import { loadCurves, NearestCurves, type CurveTable } from "../src/backends/curv
 import { simulate, type SimResult } from "../src/schedulers/simulate";
 import { Rng } from "../src/space/rng";
 import type { Report } from "../src/backends/types";
+import type { Scheduler } from "../src/schedulers/types";
+import { cutoffsOf, OracleCutoffScheduler, shRungs } from "./oracle/cutoffs";
 
 export interface Table {
   source: string;
@@ -272,10 +274,18 @@ function extraRows(): RowSpec[] {
  * parts built as `experiment()` builds them (master seed, forks 1 and 2), the
  * controller feeding the searcher (observations and trial ends) as the driver
  * does, each configuration answered by the replay backend's nearest-curve rule.
+ * `scheduler` replaces the one the config builds (only the oracle bound uses it).
  */
-export function runMethod(tab: Table, cfg: ExperimentConfig, seed: number): SimResult {
+export function runMethod(tab: Table, cfg: ExperimentConfig, seed: number, scheduler?: Scheduler): SimResult {
   const searcher = createSearcher(cfg, new Rng(seed).fork(2));
-  const scheduler = createScheduler(cfg, new Rng(seed).fork(1));
+  return simulate({
+    scheduler: scheduler ?? createScheduler(cfg, new Rng(seed).fork(1)), searcher, samples: cfg.samples, maxConcurrent: cfg.maxConcurrent, maxT: tab.maxT, metric: tab.metric, mode: "min",
+    curve: curveOf(tab, cfg),
+  });
+}
+
+/** What a configuration reports at t on a curve table: the replay backend's nearest-curve rule (the synthetic table: nearest in log space). */
+export function curveOf(tab: Table, cfg: ExperimentConfig): (c: HParams, t: number) => { value: number; seconds: number } {
   const byReplay = tab.curves ? new NearestCurves(tab.curves, cfg.space) : null;
   const cache = new Map<string, { values: number[]; seconds: number[] }>();
   const near = (c: HParams) => {
@@ -291,14 +301,11 @@ export function runMethod(tab: Table, cfg: ExperimentConfig, seed: number): SimR
     }
     return r;
   };
-  return simulate({
-    scheduler, searcher, samples: cfg.samples, maxConcurrent: cfg.maxConcurrent, maxT: tab.maxT, metric: tab.metric, mode: "min",
-    curve: (c, t) => {
-      const r = near(c);
-      const i = Math.min(t, tab.maxT) - 1;
-      return { value: r.values[i], seconds: r.seconds[i] ?? r.seconds[r.seconds.length - 1] };
-    },
-  });
+  return (c, t) => {
+    const r = near(c);
+    const i = Math.min(t, tab.maxT) - 1;
+    return { value: r.values[i], seconds: r.seconds[i] ?? r.seconds[r.seconds.length - 1] };
+  };
 }
 
 interface OptunaOut { runs: Record<string, Record<string, Metrics[]>>; labels: string[]; note: string }
@@ -470,9 +477,12 @@ function verdict(mine: Check[], all: Check[], infos: TableInfo[]): string {
       why.push(`**0.8× is out of reach here for any search that keeps the ${SLOTS} slots busy**: the cheapest within-1% configuration (${info.cheapest.config}) takes ${f2(info.cheapest.minutes)} GPU-min trained straight to t = ${info.maxT}; while ${SLOTS} slots are busy, the GPU-minutes spent when it finishes are ${SLOTS} × the wall-minutes ≥ ${SLOTS} × ${f2(info.cheapest.minutes)} = **${f2(bound)}**, against Optuna's median ${reach.map((c) => `${f2(c.b.toHit)} (${c.n} samples)`).join(", ")}, so the best possible ratio is ${[...new Set(reach.map((c) => f2(bound / c.b.toHit)))].join(" / ")}. Seeds (of ${cs[0].a.n}) whose slots were all busy until the hit, default vs Optuna: ${perN(reach, (c) => `${c.a.busy} vs ${c.b.busy}`)}. Seeds whose hit was one of the first ${SLOTS} trials started, default vs Optuna: ${perN(reach, (c) => `${c.a.firstWave} vs ${c.b.firstWave}`)} (${info.within} of ${info.configs} recorded configurations are within 1%, and both searchers draw their first ${SLOTS} configurations at random): in those seeds the cost is set by the first random draws, before any model or early stopping can act, and it is the same ${SLOTS} × (that configuration's own time) for every method: ${info.hitCosts.map(f2).join(" / ")} GPU-min for the ${info.within} within-1% configurations, the values the medians land on`);
     }
     const open = rest.filter((c) => !reach.includes(c));
+    const passedSources = [...new Set(mine.filter((c) => c.pass).map((c) => c.source))];
     for (const c of open) {
       const alt = all.filter((x) => x.source === c.source && x.n === c.n && x.label !== WORKSHOP_DEFAULT.label && x.a.hitRate >= x.b.hitRate).sort((x, y) => x.ratio - y.ratio)[0];
       why.push(`at ${c.n} samples the bound allows it (${SLOTS} slots × ${f2(info.cheapest.minutes)} GPU-min for the cheapest within-1% configuration = ${f2(bound)}, ${f2(bound / c.b.toHit)} × Optuna's median), but the default's median is ${f2(c.a.toHit)}: its hit came in the first ${SLOTS} trials in ${c.a.firstWave} of ${c.a.n} seeds (Optuna ${c.b.firstWave}), otherwise after the model had to find the ${info.within} of ${info.configs} within-1% configurations among trials cut at early rungs${alt ? `; the best candidate at Optuna's hit rate or above, ${alt.label}, reaches ratio ${f2(alt.ratio)} ${ci(alt.rci, f2)} at within 1% ${pct(alt.a.hitRate)}` : ""}`);
+      const o = oracleWhy(info, c.n, infos, passedSources);
+      if (o) why.push(`at ${c.n} samples ${o}`);
     }
     out.push(`\`${path.basename(info.source)}\`: ${figures.join("; ")}.${why.length ? ` Why: ${why.join("; ")}.` : ""}`);
   }
@@ -487,6 +497,8 @@ interface TableInfo {
   /** SLOTS × each within-1% configuration's own time trained straight to maxT, ascending */
   hitCosts: number[];
   results: Map<string, Map<number, Summary>>;
+  /** the oracle bound's summaries, by oracleKey(η, share never judged), then samples */
+  oracle?: Map<string, Map<number, Summary>>;
 }
 
 async function benchTable(tab: Table): Promise<{ text: string; checks: Check[]; info: TableInfo }> {
@@ -545,9 +557,100 @@ async function benchTable(tab: Table): Promise<{ text: string; checks: Check[]; 
     out.push("Optuna rows: python3-optuna did not run here (skipped).");
   }
   out.push("");
+  let oracle: Map<string, Map<number, Summary>> | undefined;
+  if (!process.env.BENCH_NO_ORACLE) {
+    const t2 = Date.now();
+    const o = oracleRows(tab, gridBest, results.get(OPTUNA_SHA));
+    out.push(...o.text);
+    oracle = o.results;
+    process.stderr.write(`[schedulers] ${tab.source} oracle bound: ${Date.now() - t2} ms\n`);
+  }
   const hits = [...tab.rows.values()].filter((r) => r.values[tab.maxT - 1] <= gridBest * 1.01);
   const cheapest = hits.map((r) => ({ config: JSON.stringify(r.config), minutes: r.seconds.reduce((x, y) => x + y, 0) / 60 })).sort((x, y) => x.minutes - y.minutes)[0];
-  return { text: out.join("\n"), checks, info: { source: tab.source, maxT: tab.maxT, gridBest, within: hits.length, configs: tab.rows.size, cheapest, hitCosts: hits.map((r) => (SLOTS * r.seconds.reduce((x, y) => x + y, 0)) / 60).sort((x, y) => x - y), results } };
+  return { text: out.join("\n"), checks, info: { source: tab.source, maxT: tab.maxT, gridBest, within: hits.length, configs: tab.rows.size, cheapest, hitCosts: hits.map((r) => (SLOTS * r.seconds.reduce((x, y) => x + y, 0)) / 60).sort((x, y) => x - y), results, oracle } };
+}
+
+/** The oracle bound's grid: reduction factors × shares of trials never judged, under the workshop default's searcher. */
+const ORACLE_ETAS = [2, 3];
+const ORACLE_HEDGES = [0, 0.1, 0.2, 0.3];
+const ORACLE_DRAWS = 20000;
+const oracleKey = (eta: number, hedge: number) => `${eta}|${hedge}`;
+
+/**
+ * Successive halving with oracle cutoffs (bench/oracle/cutoffs.ts) through
+ * the same simulator, seeds and searcher as the default: what early stopping
+ * alone could reach on this curve set. The population is ORACLE_DRAWS
+ * configurations drawn from the space's own sampler (the random searcher),
+ * each answered by the replay rule, so a cutoff is the quantile random search
+ * would see at that rung.
+ */
+function oracleRows(tab: Table, gridBest: number, opt: Map<number, Summary> | undefined): { text: string[]; results: Map<string, Map<number, Summary>> } {
+  const popCfg = parseExperiment({ name: "bench", space: spaceOf(tab), method: { kind: "random" }, samples: ORACLE_DRAWS, maxConcurrent: SLOTS, trainer: { epochs: tab.maxT }, metric: tab.metric });
+  const prior = createSearcher(popCfg, new Rng(4242));
+  const curve = curveOf(tab, popCfg);
+  const population = Array.from({ length: ORACLE_DRAWS }, (_, i) => {
+    const c = prior.suggest(`p${i}`)!.config;
+    return Array.from({ length: tab.maxT }, (_, t) => curve(c, t + 1).value);
+  });
+  const results = new Map<string, Map<number, Summary>>();
+  const text = [
+    `Bound, not a method: **successive halving with oracle cutoffs** (bench/oracle/cutoffs.ts). Rung k at t = η^k < ${tab.maxT} keeps a trial iff its ${tab.metric} is within the best η^-(k+1) of what the space's own sampler produces there (the exact quantile over ${ORACLE_DRAWS.toLocaleString("en-US")} random draws, known before the first trial; ASHA has to estimate it from the trials seen so far); a share of the trials, drawn at random, is never judged (Hyperband's hedge). Same simulator, seeds and searcher as the default (${JSON.stringify(WORKSHOP_DEFAULT.searcher)}). Ratio = median GPU-min to within 1% ÷ Optuna TPE + SHA's.`,
+    "",
+    "| η | rungs (t) | never judged | samples | within 1% [95%] | median GPU-min to within 1% [95%] | ratio to Optuna |",
+    "|---|---|---|---|---|---|---|",
+  ];
+  for (const eta of ORACLE_ETAS) {
+    const rungs = shRungs(eta, tab.maxT);
+    const cutoffs = cutoffsOf(population, rungs);
+    for (const hedge of ORACLE_HEDGES) {
+      const byN = new Map<number, Summary>();
+      for (const n of [24, 48]) {
+        const cfg = parseExperiment({ name: "bench", space: spaceOf(tab), method: { kind: "random" }, searcher: WORKSHOP_DEFAULT.searcher, samples: n, maxConcurrent: SLOTS, trainer: { epochs: tab.maxT }, metric: tab.metric });
+        const sm = summarise(SEEDS.map((sd) => metricsOf(runMethod(tab, cfg, sd, new OracleCutoffScheduler({ metric: tab.metric, cutoffs, hedge, rng: new Rng(sd).fork(1) })), tab.maxT, gridBest)));
+        byN.set(n, sm);
+        const b = opt?.get(n);
+        const ratio = b ? (sm.toHit === b.toHit ? 1 : sm.toHit / b.toHit) : NaN;
+        text.push(`| ${eta} | ${rungs.map((r) => r.t).join(", ")} | ${pct(hedge)} | ${n} | ${pct(sm.hitRate)} ${ci(sm.hitCI, pct)} | ${f2(sm.toHit)} ${ci(sm.toHitCI, f2)} | ${f2(ratio)} |`);
+      }
+      results.set(oracleKey(eta, hedge), byN);
+    }
+  }
+  text.push("");
+  return { text, results };
+}
+
+/** The check's pass rule (within-1% rate ≥ Optuna's, median ratio ≤ 0.8, ∞/∞ = 1) for any summary. */
+function passes(a: Summary, b: Summary): boolean {
+  const ratio = a.toHit === b.toHit ? 1 : a.toHit / b.toHit;
+  return a.hitRate >= b.hitRate && ratio <= 0.8;
+}
+
+/**
+ * What the oracle bound says about a curve set the default misses at n
+ * samples, against the curve sets the default passes: whether any oracle
+ * setting passes on all of them, and if not, the trade-off in numbers.
+ */
+function oracleWhy(info: TableInfo, n: number, infos: TableInfo[], passedSources: string[]): string | null {
+  const here = info.oracle;
+  const optHere = info.results.get(OPTUNA_SHA)?.get(n);
+  if (!here || !optHere) return null;
+  const others = infos.filter((i) => passedSources.includes(i.source) && i.source !== info.source && i.oracle && i.results.get(OPTUNA_SHA)?.get(n));
+  const keys = ORACLE_ETAS.flatMap((e) => ORACLE_HEDGES.map((h) => ({ eta: e, hedge: h, key: oracleKey(e, h) })));
+  const cost = (k: string) => here.get(k)!.get(n)!;
+  const ratio = (k: string) => (cost(k).toHit === optHere.toHit ? 1 : cost(k).toHit / optHere.toHit);
+  const elsewhere = (k: string) => others.every((o) => passes(o.oracle!.get(k)!.get(n)!, o.results.get(OPTUNA_SHA)!.get(n)!));
+  const hitsElsewhere = (k: string) => others.map((o) => `${pct(o.oracle!.get(k)!.get(n)!.hitRate)} on \`${path.basename(o.source)}\``).join(", ");
+  const name = (x: { eta: number; hedge: number }) => `η=${x.eta}, ${x.hedge ? `${pct(x.hedge)} never judged` : "every trial judged"}`;
+  const sets = others.map((o) => `\`${path.basename(o.source)}\``).join(", ");
+  const all = keys.filter((k) => passes(cost(k.key), optHere) && elsewhere(k.key));
+  if (all.length) return `successive halving with oracle cutoffs (its table in this curve set's section below; ${name(all[0])}) would pass here and on ${others.length ? sets : "no other curve set"} at once, so these curves do not rule the target out: what is missing is cutoffs as good as the oracle's`;
+  const cheapest = [...keys].sort((x, y) => cost(x.key).toHit - cost(y.key).toHit)[0];
+  const alone = keys.some((k) => passes(cost(k.key), optHere));
+  const parts = [`not even successive halving with oracle cutoffs (its table in this curve set's section below: each rung's cutoff known exactly before the first trial) passes here${alone && others.length ? ` and on the curve sets the default passes (${sets}) at once` : ""}: its cheapest setting here, ${name(cheapest)}, costs ${f2(cost(cheapest.key).toHit)} GPU-min (ratio ${f2(ratio(cheapest.key))}, within 1% ${pct(cost(cheapest.key).hitRate)})${others.length ? ` but gets within 1% in ${hitsElsewhere(cheapest.key)}` : ""}`];
+  const hedged = keys.filter((k) => elsewhere(k.key)).sort((x, y) => cost(x.key).toHit - cost(y.key).toHit)[0];
+  if (others.length && hedged) parts.push(`the cheapest setting that passes there (${name(hedged)}: within 1% in ${hitsElsewhere(hedged.key)}) costs ${f2(cost(hedged.key).toHit)} here (ratio ${f2(ratio(hedged.key))}), where the default, whose cutoffs are estimated from the trials seen so far, costs ${f2(info.results.get(WORKSHOP_DEFAULT.label)?.get(n)?.toHit ?? NaN)}`);
+  else if (others.length) parts.push(`no measured setting passes on those curve sets (up to ${pct(ORACLE_HEDGES[ORACLE_HEDGES.length - 1])} never judged)`);
+  return parts.join("; ");
 }
 
 function overheadSection(): string {
