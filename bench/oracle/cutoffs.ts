@@ -55,10 +55,8 @@ export interface OracleOptions {
 export class OracleCutoffScheduler implements Scheduler {
   readonly kind = "oracle-cutoffs";
   private hedged = new Set<string>();
-  private seen = new Set<string>();
   constructor(private o: OracleOptions) {}
   onTrialAdd(trial: SchedulerTrial): void {
-    this.seen.add(trial.trialId);
     if (this.o.rng.next() < this.o.hedge) this.hedged.add(trial.trialId);
   }
   onResult(trialId: string, report: Report): SchedulerAction[] {
@@ -84,12 +82,11 @@ export class OracleCutoffScheduler implements Scheduler {
     return paused[0] ?? null;
   }
   getState(): unknown {
-    return { kind: this.kind, rng: this.o.rng.getState(), seen: [...this.seen], hedged: [...this.hedged] };
+    return { kind: this.kind, rng: this.o.rng.getState(), hedged: [...this.hedged] };
   }
   setState(state: unknown): void {
-    const s = assertKind(state, this.kind) as { rng: number; seen: string[]; hedged: string[] };
+    const s = assertKind(state, this.kind) as { rng: number; hedged: string[] };
     this.o.rng.setState(s.rng);
-    this.seen = new Set(s.seen);
     this.hedged = new Set(s.hedged);
   }
 }
