@@ -41,6 +41,7 @@ import { Rng } from "../src/space/rng";
 import type { Report } from "../src/backends/types";
 import type { Scheduler } from "../src/schedulers/types";
 import { cutoffsOf, OracleCutoffScheduler, shRungs } from "./oracle/cutoffs";
+import { ForesightScheduler, hitThresholds, ThresholdOracleScheduler } from "./oracle/foresight";
 
 export interface Table {
   source: string;
@@ -483,6 +484,8 @@ function verdict(mine: Check[], all: Check[], infos: TableInfo[]): string {
       why.push(`at ${c.n} samples the bound allows it (${SLOTS} slots × ${f2(info.cheapest.minutes)} GPU-min for the cheapest within-1% configuration = ${f2(bound)}, ${f2(bound / c.b.toHit)} × Optuna's median), but the default's median is ${f2(c.a.toHit)}: its hit came in the first ${SLOTS} trials in ${c.a.firstWave} of ${c.a.n} seeds (Optuna ${c.b.firstWave}), otherwise after the model had to find the ${info.within} of ${info.configs} within-1% configurations among trials cut at early rungs${alt ? `; the best candidate at Optuna's hit rate or above, ${alt.label}, reaches ratio ${f2(alt.ratio)} ${ci(alt.rci, f2)} at within 1% ${pct(alt.a.hitRate)}` : ""}`);
       const o = oracleWhy(info, c.n, infos, passedSources);
       if (o) why.push(`at ${c.n} samples ${o}`);
+      const k = knowingWhy(info, c.n);
+      if (k) why.push(`at ${c.n} samples ${k}`);
     }
     out.push(`\`${path.basename(info.source)}\`: ${figures.join("; ")}.${why.length ? ` Why: ${why.join("; ")}.` : ""}`);
   }
@@ -499,6 +502,8 @@ interface TableInfo {
   results: Map<string, Map<number, Summary>>;
   /** the oracle bound's summaries, by oracleKey(η, share never judged), then samples */
   oracle?: Map<string, Map<number, Summary>>;
+  /** the bounds that know which configurations end within 1% (bench/oracle/foresight.ts), then samples */
+  knowing?: Map<KnowingKind, Map<number, Summary>>;
 }
 
 async function benchTable(tab: Table): Promise<{ text: string; checks: Check[]; info: TableInfo }> {
@@ -557,16 +562,20 @@ async function benchTable(tab: Table): Promise<{ text: string; checks: Check[]; 
   }
   out.push("");
   let oracle: Map<string, Map<number, Summary>> | undefined;
+  let knowing: Map<KnowingKind, Map<number, Summary>> | undefined;
   if (!process.env.BENCH_NO_ORACLE) {
     const t2 = Date.now();
     const o = oracleRows(tab, gridBest, results.get(OPTUNA_SHA));
     out.push(...o.text);
     oracle = o.results;
+    const k = knowingRows(tab, gridBest, results.get(OPTUNA_SHA));
+    out.push(...k.text);
+    knowing = k.results;
     process.stderr.write(`[schedulers] ${tab.source} oracle bound: ${Date.now() - t2} ms\n`);
   }
   const hits = [...tab.rows.values()].filter((r) => r.values[tab.maxT - 1] <= gridBest * 1.01);
   const cheapest = hits.map((r) => ({ config: JSON.stringify(r.config), minutes: r.seconds.reduce((x, y) => x + y, 0) / 60 })).sort((x, y) => x.minutes - y.minutes)[0];
-  return { text: out.join("\n"), checks, info: { source: tab.source, maxT: tab.maxT, gridBest, within: hits.length, configs: tab.rows.size, cheapest, hitCosts: hits.map((r) => (SLOTS * r.seconds.reduce((x, y) => x + y, 0)) / 60).sort((x, y) => x - y), results, oracle } };
+  return { text: out.join("\n"), checks, info: { source: tab.source, maxT: tab.maxT, gridBest, within: hits.length, configs: tab.rows.size, cheapest, hitCosts: hits.map((r) => (SLOTS * r.seconds.reduce((x, y) => x + y, 0)) / 60).sort((x, y) => x - y), results, oracle, knowing } };
 }
 
 /** The oracle bound's grid: reduction factors × shares of trials never judged, under the workshop default's searcher. */
@@ -616,6 +625,55 @@ function oracleRows(tab: Table, gridBest: number, opt: Map<number, Summary> | un
   }
   text.push("");
   return { text, results };
+}
+
+type KnowingKind = "thresholds" | "foresight";
+const KNOWING_LABELS: Record<KnowingKind, string> = {
+  thresholds: "perfect thresholds: at every t < max_t, stop what is worse than every within-1% configuration there",
+  foresight: "perfect foresight: at the first report, stop every trial whose final value is not within 1%",
+};
+
+/**
+ * The bounds of bench/oracle/foresight.ts through the same simulator, seeds
+ * and searcher as the default: what stopping could reach here if it knew
+ * which configurations end within 1% (their recorded curves).
+ */
+function knowingRows(tab: Table, gridBest: number, opt: Map<number, Summary> | undefined): { text: string[]; results: Map<KnowingKind, Map<number, Summary>> } {
+  const target = gridBest * 1.01;
+  const thresholds = hitThresholds([...tab.rows.values()].map((r) => r.values).filter((v) => v[tab.maxT - 1] <= target), tab.maxT);
+  const results = new Map<KnowingKind, Map<number, Summary>>();
+  const text = [
+    `Two more bounds, each knowing which recorded configurations end within 1% (bench/oracle/foresight.ts; same simulator, seeds and searcher): **perfect thresholds** judges by ${tab.metric} alone at every epoch and stops whatever is worse there than every within-1% configuration, so it never stops one (per-t thresholds: ${[...thresholds].map(([t, v]) => `${t}: ${f3(v)}`).join(", ")}); **perfect foresight** is told each configuration's final value and stops every other trial at its first report.`,
+    "",
+    "| bound | samples | within 1% [95%] | median GPU-min to within 1% [95%] | ratio to Optuna |",
+    "|---|---|---|---|---|",
+  ];
+  for (const kind of ["thresholds", "foresight"] as KnowingKind[]) {
+    const byN = new Map<number, Summary>();
+    for (const n of [24, 48]) {
+      const cfg = parseExperiment({ name: "bench", space: spaceOf(tab), method: { kind: "random" }, searcher: WORKSHOP_DEFAULT.searcher, samples: n, maxConcurrent: SLOTS, trainer: { epochs: tab.maxT }, metric: tab.metric });
+      const curve = curveOf(tab, cfg);
+      const sched = () => (kind === "thresholds" ? new ThresholdOracleScheduler({ metric: tab.metric, thresholds }) : new ForesightScheduler({ final: (c) => curve(c, tab.maxT).value, target }));
+      const sm = summarise(SEEDS.map((sd) => metricsOf(runMethod(tab, cfg, sd, sched()), tab.maxT, gridBest)));
+      byN.set(n, sm);
+      const b = opt?.get(n);
+      text.push(`| ${KNOWING_LABELS[kind]} | ${n} | ${pct(sm.hitRate)} ${ci(sm.hitCI, pct)} | ${f2(sm.toHit)} ${ci(sm.toHitCI, f2)} | ${f2(b ? ratioOf(sm, b) : NaN)} |`);
+    }
+    results.set(kind, byN);
+  }
+  text.push("");
+  return { text, results };
+}
+
+/** What the knowing bounds cost on a curve set at n samples, against Optuna TPE + SHA there. */
+function knowingWhy(info: TableInfo, n: number): string | null {
+  const opt = info.results.get(OPTUNA_SHA)?.get(n);
+  const th = info.knowing?.get("thresholds")?.get(n);
+  const fs_ = info.knowing?.get("foresight")?.get(n);
+  if (!opt || !th || !fs_) return null;
+  const r = ratioOf(th, opt);
+  const head = `perfect thresholds (every within-1% configuration's value at every epoch known in advance; whatever is worse there than all of them is stopped) cost ${f2(th.toHit)} GPU-min (ratio ${f2(r)}), and perfect foresight (every trial that will not end within 1% stopped at its first report) ${f2(fs_.toHit)} (ratio ${f2(ratioOf(fs_, opt))})`;
+  return r > 0.8 ? `not even the bounds that know the answer reach 0.8×: ${head}` : `the margin is small even for rules that know the answer: ${head}, so a real rule, which has to estimate what perfect thresholds know, may cost at most ${pct(0.8 / r - 1)} more than they do`;
 }
 
 /** Median GPU-min to within 1%, a ÷ b; ∞/∞ (both missed in more than half the seeds) counts as 1. */
